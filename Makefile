@@ -20,12 +20,13 @@ LDFLAGS ?=
 LDLIBS  += -lprotobuf-c -lutf8proc -ljansson -lmicrohttpd -lm -lpthread
 
 # Modules, in link order (a module may depend only on those after it).
-MODULES := server decoder engine tokenizer util
+MODULES := server decoder corrector engine tokenizer util
 DEPS_util      :=
 DEPS_tokenizer := util
 DEPS_engine    := util
-DEPS_decoder   := engine tokenizer util
-DEPS_server    := decoder engine tokenizer util
+DEPS_corrector := util
+DEPS_decoder   := corrector engine tokenizer util
+DEPS_server    := decoder corrector engine tokenizer util
 
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 GEN_SRC := $(BUILD)/gen/onnx.pb-c.c
@@ -43,7 +44,7 @@ PROGRAMS   := $(BUILD)/bin/autocorrect $(if $(DAEMON_OBJ),$(BUILD)/bin/autocorre
 
 TEST_SRC := $(foreach m,$(MODULES),$(wildcard tests/$(m)/test_*.c))
 TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
-BENCH_SRC := $(wildcard bench/*.c)
+BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all test test-build asan bench fixtures corpus model install clean deps demo
