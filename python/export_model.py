@@ -220,10 +220,17 @@ def export_onnx(model, opset=17, fp16=False, int8=False, past=False):
         raise ValueError("export: parameters missing from the graph: %s" % missing)
     del graph.initializer[:]
     graph.initializer.extend(kept)
+
+    def tidy(x):
+        # drop the export wrapper's scope: "/model/transformer/h.0/..." -> "/transformer/h.0/..."
+        return "/" + x[len("/model/"):] if x.startswith("/model/") else x
+
     for node in graph.node:
+        node.name = tidy(node.name)
         for i, x in enumerate(node.input):
-            if x in rename:
-                node.input[i] = rename[x]
+            node.input[i] = rename.get(x, tidy(x))
+        for i, x in enumerate(node.output):
+            node.output[i] = tidy(x)
 
     # step 2: the tied LM head reads wte through one Transpose
     head_nodes = []
