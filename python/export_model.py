@@ -291,7 +291,9 @@ def export_onnx(model, opset=17, fp16=False, int8=False, past=False):
 
 def save_onnx(proto, path):
     """Write the proto to `path`; with more than EXTERNAL_DATA_BYTES of initializers the
-    tensors go to `<basename>.data` beside it (ONNX external data, one file)."""
+    tensors go to `<basename>.data` beside it (ONNX external data, one file). In that case
+    the proto's tensors are moved out to the file (it is not copied: a big model would
+    not fit twice), so do not reuse the proto afterwards."""
     import onnx
     size = sum(len(t.raw_data) for t in proto.graph.initializer)
     if size > EXTERNAL_DATA_BYTES:
