@@ -1,0 +1,415 @@
+"""Train the GPT-2 language model on a tokenized corpus: from scratch, or fine-tuning our
+checkpoint or a Hugging Face GPT-2 checkpoint.
+
+This is: the training loop (AdamW, warmup + cosine learning rate, gradient accumulation,
+resumable checkpoints, validation perplexity, a progress line, a loss-curve PNG), on CPU
+(Debian's torch 1.13) or CUDA (torch 2.x, bf16 autocast), on one process or several through
+torchrun (DistributedDataParallel; gloo on CPU, nccl on CUDA).
+This is not: tokenization (python/prepare_data.py writes the .bin files this reads) or
+export (python/export_model.py).
+
+Data: DIR/train.bin and DIR/valid.bin hold little-endian uint16 token ids, documents
+separated by the end-of-text id; DIR/meta.json says {"vocab_size": N, "eot_id": N-1,
+"valid_bytes": bytes of text behind valid.bin, ...}. Batches are random windows of
+block_size + 1 tokens.
+
+Output (--out DIR): ckpt.pt (the latest state, resumable: model, optimizer, step, tokens,
+rng), best.pt (the weights with the best validation loss, as python/model.py's checkpoint),
+log.jsonl (one line per evaluation), loss.png.
+
+    /usr/bin/python3 python/train.py --data data/tokens --out data/train/default \
+        --n-layer 6 --n-embd 256 --n-head 8 --block-size 128 --max-time 120
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import GPT2Config, GPT2LMHeadModel, load_model, save_checkpoint  # noqa: E402
+
+# Defaults, as one visible block (config is data): a 6-layer d256 model, the size DESIGN.md
+# measured; the command line overrides each.
+DEFAULTS = dict(
+    n_layer=6, n_embd=256, n_head=8, block_size=128, n_positions=256,
+    batch_size=16, grad_accum=1, lr=1e-3, min_lr=1e-4, warmup_steps=200, weight_decay=0.1,
+    beta1=0.9, beta2=0.95, grad_clip=1.0, max_steps=0, max_tokens=0, max_time=0.0,
+    eval_interval=250, eval_tokens=65536, save_interval_s=300.0, seed=1337, threads=0,
+)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True, help="directory with train.bin, valid.bin, meta.json")
+    p.add_argument("--out", required=True, help="directory for checkpoints and logs")
+    p.add_argument("--init", default="scratch",
+                   help="'scratch', our checkpoint file, or an HF checkpoint directory to fine-tune")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT/ckpt.pt if it exists (otherwise start as --init says)")
+    for k, v in DEFAULTS.items():
+        p.add_argument("--" + k.replace("_", "-"), type=type(v), default=v)
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    p.add_argument("--dtype", default="auto", help="auto (bf16 on CUDA, f32 on CPU), f32 or bf16")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (torch 2.x)")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    a = p.parse_args(argv)
+    if a.max_steps <= 0 and a.max_tokens <= 0 and a.max_time <= 0:
+        p.error("give a budget: --max-steps, --max-tokens or --max-time (minutes)")
+    return a
+
+
+# ---------------------------------------------------------------- distributed setup
+
+def setup_distributed(device_arg):
+    """Returns (rank, world_size, device). Under torchrun (RANK/WORLD_SIZE set) it joins the
+    process group: nccl on CUDA, gloo on CPU."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device_arg == "auto":
+        device_arg = "cuda" if torch.cuda.is_available() else "cpu"
+    if device_arg == "cuda" and world > 1:
+        device_arg = "cuda:%d" % local_rank
+    device = torch.device(device_arg)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if world > 1:
+        torch.distributed.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return rank, world, device
+
+
+# ---------------------------------------------------------------- data
+
+class TokenData:
+    """Random training windows and fixed validation windows over uint16 token files."""
+
+    def __init__(self, data_dir, block_size):
+        with open(os.path.join(data_dir, "meta.json"), encoding="utf-8") as f:
+            self.meta = json.load(f)
+        self.block_size = block_size
+        self.train = self._open(os.path.join(data_dir, "train.bin"))
+        self.valid = self._open(os.path.join(data_dir, "valid.bin"))
+        self.vocab_size = int(self.meta["vocab_size"])
+
+    def _open(self, path):
+        arr = np.memmap(path, dtype=np.dtype("<u2"), mode="r")
+        if len(arr) < self.block_size + 2:
+            raise ValueError("%s holds %d tokens, fewer than block_size + 2 = %d"
+                             % (path, len(arr), self.block_size + 2))
+        return arr
+
+    def batch(self, gen, batch_size, device):
+        """x, y: [batch_size, block_size] int64; y is x shifted by one token."""
+        T = self.block_size
+        starts = torch.randint(0, len(self.train) - T - 1, (batch_size,), generator=gen)
+        rows = [torch.from_numpy(self.train[s:s + T + 1].astype(np.int64)) for s in starts.tolist()]
+        xy = torch.stack(rows)
+        return xy[:, :-1].to(device, non_blocking=True), xy[:, 1:].to(device, non_blocking=True)
+
+    def valid_windows(self, n_tokens):
+        """Non-overlapping windows over the first n_tokens of valid.bin (all of it if 0 or
+        larger): a fixed set, so validation losses compare across runs."""
+        T = self.block_size
+        n = len(self.valid) - 1
+        if n_tokens > 0:
+            n = min(n, n_tokens)
+        count = max(1, n // T)
+        return [(i * T, T) for i in range(count)]
+
+
+@torch.no_grad()
+def evaluate(model, data, windows, device, batch_size, autocast):
+    """Mean cross-entropy (nats per token) over the validation windows, and the token count."""
+    model.eval()
+    total, count = 0.0, 0
+    for i in range(0, len(windows), batch_size):
+        chunk = windows[i:i + batch_size]
+        xy = torch.stack([torch.from_numpy(data.valid[s:s + T + 1].astype(np.int64)) for s, T in chunk])
+        x, y = xy[:, :-1].to(device), xy[:, 1:].to(device)
+        with autocast():
+            logits = model(x)
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
+        total += loss.item()
+        count += y.numel()
+    model.train()
+    return total / max(count, 1), count
+
+
+# ---------------------------------------------------------------- schedule, progress, plot
+
+def learning_rate(step, a, total_steps):
+    """Linear warmup, then cosine decay to min_lr at total_steps (constant after)."""
+    if step < a.warmup_steps:
+        return a.lr * (step + 1) / a.warmup_steps
+    if total_steps <= a.warmup_steps:
+        return a.lr
+    t = min(1.0, (step - a.warmup_steps) / (total_steps - a.warmup_steps))
+    return a.min_lr + 0.5 * (a.lr - a.min_lr) * (1 + math.cos(math.pi * t))
+
+
+def format_seconds(s):
+    s = int(max(0, s))
+    return "%d:%02d:%02d" % (s // 3600, s // 60 % 60, s % 60)
+
+
+def progress_line(step, total_steps, loss, tok_s, elapsed, remaining):
+    width = 24
+    frac = min(1.0, step / total_steps) if total_steps else 0.0
+    bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
+    return "\r[%s] step %d/%d  loss %.4f  %.0f tok/s  elapsed %s  left %s " % (
+        bar, step, total_steps, loss, tok_s, format_seconds(elapsed), format_seconds(remaining))
+
+
+def plot_losses(log_path, png_path):
+    """Draw train and validation loss against tokens seen from log.jsonl into png_path."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("train: matplotlib is not installed; no loss curve", file=sys.stderr)
+        return
+    rows = [json.loads(line) for line in open(log_path, encoding="utf-8") if line.strip()]
+    if not rows:
+        return
+    tok = [r["tokens"] / 1e6 for r in rows]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(tok, [r["train_loss"] for r in rows], label="train")
+    ax.plot(tok, [r["valid_loss"] for r in rows], label="validation")
+    ax.set_xlabel("tokens seen (millions)")
+    ax.set_ylabel("cross-entropy (nats/token)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=100)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- model set-up
+
+def build_model(a, data, device):
+    """A fresh model from the hyperparameters, or the --init checkpoint to fine-tune."""
+    if a.init == "scratch":
+        cfg = GPT2Config(vocab_size=data.vocab_size, n_positions=a.n_positions, n_embd=a.n_embd,
+                         n_layer=a.n_layer, n_head=a.n_head)
+        torch.manual_seed(a.seed)
+        model = GPT2LMHeadModel(cfg)
+    else:
+        model = load_model(a.init)
+        if model.config.vocab_size != data.vocab_size:
+            raise SystemExit("train: %s has vocab_size %d but the data has %d: tokenize the data "
+                             "with the model's own tokenizer" % (a.init, model.config.vocab_size,
+                                                                 data.vocab_size))
+    if a.block_size > model.config.n_positions:
+        raise SystemExit("train: --block-size %d is over the model's n_positions %d"
+                         % (a.block_size, model.config.n_positions))
+    return model.to(device).train()
+
+
+def make_optimizer(model, a, device):
+    """AdamW with weight decay on matrices only (not biases, LayerNorms, embeddings' rows
+    are matrices and do decay, as in GPT-2 recipes)."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (decay if p.dim() >= 2 else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": a.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    kwargs = dict(lr=a.lr, betas=(a.beta1, a.beta2))
+    if device.type == "cuda":
+        kwargs["fused"] = True
+    try:
+        return torch.optim.AdamW(groups, **kwargs)
+    except TypeError:  # torch without fused AdamW
+        kwargs.pop("fused", None)
+        return torch.optim.AdamW(groups, **kwargs)
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    rank, world, device = setup_distributed(a.device)
+    master = rank == 0
+    if device.type == "cpu":
+        torch.set_num_threads(a.threads if a.threads > 0 else max(1, (os.cpu_count() or 1) // world))
+        torch.set_flush_denormal(True)
+    use_bf16 = a.dtype == "bf16" or (a.dtype == "auto" and device.type == "cuda")
+    if use_bf16:
+        def autocast():
+            return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    else:
+        import contextlib
+        autocast = contextlib.nullcontext
+
+    data = TokenData(a.data, a.block_size)
+    os.makedirs(a.out, exist_ok=True)
+    ckpt_path = os.path.join(a.out, "ckpt.pt")
+    log_path = os.path.join(a.out, "log.jsonl")
+
+    state = None
+    if a.resume and os.path.exists(ckpt_path):
+        state = torch.load(ckpt_path, map_location="cpu")
+        model = load_model(ckpt_path).to(device).train()
+        if master:
+            print("train: resuming from %s at step %d (%.1fM tokens)"
+                  % (ckpt_path, state["step"], state["tokens"] / 1e6), file=sys.stderr)
+    else:
+        model = build_model(a, data, device)
+        if master and os.path.exists(log_path):
+            os.remove(log_path)  # a fresh run starts a fresh log
+    optimizer = make_optimizer(model, a, device)
+    step, tokens, best_valid, train_seconds = 0, 0, float("inf"), 0.0
+    gen = torch.Generator().manual_seed(a.seed + rank)
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        step, tokens = state["step"], state["tokens"]
+        best_valid = state.get("best_valid", best_valid)
+        train_seconds = state.get("train_seconds", 0.0)
+        if world == 1 and state.get("world", 1) == 1:
+            gen.set_state(state["rng"])
+        else:  # generator states are per rank and not gathered: reseed by rank and step
+            gen.manual_seed(a.seed + rank + 7919 * step)
+
+    raw_model = model
+    if a.compile and hasattr(torch, "compile"):
+        model = torch.compile(model)
+    if world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    tokens_per_step = a.batch_size * a.grad_accum * a.block_size * world
+    total_steps = a.max_steps if a.max_steps > 0 else 0
+    if a.max_tokens > 0:
+        by_tokens = math.ceil(a.max_tokens / tokens_per_step)
+        total_steps = min(total_steps, by_tokens) if total_steps else by_tokens
+    time_budget = a.max_time * 60.0 if a.max_time > 0 else float("inf")
+    if not total_steps:
+        total_steps = 10 ** 9  # only the time budget limits; the schedule then assumes a guess
+        schedule_steps = max(a.warmup_steps * 10, 10000)
+    else:
+        schedule_steps = total_steps
+    windows = data.valid_windows(a.eval_tokens)
+    n_params = sum(p.numel() for p in raw_model.parameters())
+    if master:
+        print("train: %.2fM parameters, %d tokens/step, %d train tokens, %d valid windows, device %s%s"
+              % (n_params / 1e6, tokens_per_step, len(data.train), len(windows), device,
+                 ", bf16" if use_bf16 else ""), file=sys.stderr)
+
+    def save(final=False):
+        if not master:
+            return
+        tmp = ckpt_path + ".tmp"
+        save_checkpoint(raw_model, tmp, extra={
+            "optimizer": optimizer.state_dict(), "step": step, "tokens": tokens,
+            "rng": gen.get_state(), "world": world,
+            "best_valid": best_valid, "train_seconds": train_seconds, "args": vars(a)})
+        os.replace(tmp, ckpt_path)  # atomic: an interrupted save never corrupts ckpt.pt
+
+    def run_eval():
+        nonlocal best_valid
+        vloss, vcount = evaluate(raw_model, data, windows, device, a.batch_size, autocast)
+        if world > 1:
+            t = torch.tensor([vloss], device=device)
+            torch.distributed.broadcast(t, 0)
+            vloss = t.item()
+        row = {"step": step, "tokens": tokens, "train_loss": smooth_loss, "valid_loss": vloss,
+               "valid_ppl": math.exp(min(vloss, 50)), "seconds": round(train_seconds, 1)}
+        covered = vcount / max(1, len(data.valid) - 1)
+        if "valid_bytes" in data.meta and covered >= 0.9:
+            # bits per byte of text: comparable across tokenizers (and with an n-gram model).
+            # Only over (nearly) the whole validation file, whose byte count meta.json holds.
+            row["valid_bits_per_byte"] = vloss * vcount / math.log(2) / (data.meta["valid_bytes"] * covered)
+        if master:
+            with open(log_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(row) + "\n")
+            if vloss < best_valid:
+                best_valid = vloss
+                save_checkpoint(raw_model, os.path.join(a.out, "best.pt"))
+            plot_losses(log_path, os.path.join(a.out, "loss.png"))
+            if not a.quiet:
+                sys.stderr.write("\n")
+            print("train: step %d  tokens %.2fM  train %.4f  valid %.4f  ppl %.2f"
+                  % (step, tokens / 1e6, smooth_loss, vloss, row["valid_ppl"]), file=sys.stderr)
+        return vloss
+
+    smooth_loss = float("nan")
+    t_start = time.time()
+    last_save = time.time()
+    last_print = 0.0
+    run_tokens, run_seconds = 0, 0.0
+    while step < total_steps:
+        t0 = time.time()
+        lr = learning_rate(step, a, schedule_steps)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        loss_sum = 0.0
+        for micro in range(a.grad_accum):
+            x, y = data.batch(gen, a.batch_size, device)
+            sync = micro == a.grad_accum - 1
+            ctx = model.no_sync() if (world > 1 and not sync) else _null()
+            with ctx:
+                with autocast():
+                    logits = model(x)
+                loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
+                (loss / a.grad_accum).backward()
+            loss_sum += loss.item() / a.grad_accum
+        if a.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(raw_model.parameters(), a.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        tokens += tokens_per_step
+        dt = time.time() - t0
+        train_seconds += dt
+        run_tokens += tokens_per_step
+        run_seconds += dt
+        smooth_loss = loss_sum if math.isnan(smooth_loss) else 0.95 * smooth_loss + 0.05 * loss_sum
+        elapsed = time.time() - t_start
+        out_of_time = elapsed >= time_budget
+        if world > 1:  # every rank must stop at the same step
+            flag = torch.tensor([1.0 if out_of_time else 0.0], device=device)
+            torch.distributed.all_reduce(flag)
+            out_of_time = flag.item() > 0
+        if master and not a.quiet and time.time() - last_print > 1.0:
+            tok_s = run_tokens / max(run_seconds, 1e-9)
+            if a.max_time > 0 and (total_steps >= 10 ** 9 or elapsed / max(step, 1) * (total_steps - step) > time_budget - elapsed):
+                remaining = time_budget - elapsed
+                shown_total = step + int(remaining / max(run_seconds / max(1, run_tokens / tokens_per_step), 1e-9))
+            else:
+                remaining = (total_steps - step) * tokens_per_step / max(tok_s, 1e-9)
+                shown_total = total_steps
+            sys.stderr.write(progress_line(step, shown_total, smooth_loss, tok_s, elapsed, remaining))
+            sys.stderr.flush()
+            last_print = time.time()
+        if step % a.eval_interval == 0 or step == total_steps or out_of_time:
+            run_eval()
+        if time.time() - last_save > a.save_interval_s or step == total_steps or out_of_time:
+            save()
+            last_save = time.time()
+        if out_of_time:
+            break
+    if master:
+        save()
+        print("train: done at step %d, %.2fM tokens, best validation loss %.4f (ppl %.2f); %s"
+              % (step, tokens / 1e6, best_valid, math.exp(min(best_valid, 50)), a.out), file=sys.stderr)
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    return 0
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())
