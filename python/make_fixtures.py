@@ -35,7 +35,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export_model import export_onnx, rounded_model, save_onnx, write_config  # noqa: E402
+from export_model import export_onnx, rounded_model, save_onnx  # noqa: E402
 from model import GPT2Config, GPT2LMHeadModel, save_hf_dir  # noqa: E402
 
 N_MERGES = 40
