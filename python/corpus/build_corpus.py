@@ -31,6 +31,8 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 SEPARATOR = "<|endoftext|>"
 HELD_OUT_FRACTION = 0.015
 MIN_DOC_CHARS = 200        # documents shorter than this after cleaning and dedup are dropped
+SHORT_REPEAT_LIMIT = 10    # a short paragraph seen more often than this in manuals is furniture
+PROSE_LIKE_KINDS = ("prose", "literature", "quotes", "scripture")
 
 
 def log(message):
@@ -108,9 +110,29 @@ def build_cache(source, cache_dir, force):
     return meta
 
 
+def short_repeats(selected, cache_dir):
+    """Keys of short paragraphs ("To access this command...", "Return value:") that occur
+    more than SHORT_REPEAT_LIMIT times in the manuals and dictionaries: page furniture.
+    Prose sources are not counted, since short lines of dialogue repeat there naturally."""
+    counts = {}
+    for source in selected:
+        if source.kind in PROSE_LIKE_KINDS:
+            continue
+        with open(os.path.join(cache_dir, source.name + ".jsonl"), encoding="utf-8") as handle:
+            for line in handle:
+                for paragraph in json.loads(line)["text"].split("\n\n"):
+                    if len(paragraph) < clean.SHORT_PARAGRAPH_CHARS:
+                        key = clean.paragraph_key(paragraph)
+                        counts[key] = counts.get(key, 0) + 1
+    return {key for key, count in counts.items() if count > SHORT_REPEAT_LIMIT}
+
+
 def assemble(selected, metas, cache_dir, out_dir):
     """Global dedup, split, weighting and output files; returns the manifest dict."""
-    seen = set()
+    boilerplate = short_repeats(selected, cache_dir)
+    log("%d short paragraphs repeated more than %d times are dropped as boilerplate" % (
+        len(boilerplate), SHORT_REPEAT_LIMIT))
+    seen = set(boilerplate)
     train = []        # (order key, text)
     valid = []        # (order key, text)
     valid_prose = []  # (order key, text)

@@ -88,6 +88,7 @@ def clean_text(text, min_words=4):
     """
     text = unicodedata.normalize("NFC", text)
     text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f\u200b\ufeff\u00ad]", "", text)
+    text = text.replace("<|endoftext|>", "")   # the document separator of the output files
     kept = []
     for paragraph in re.split(r"\n[ \t]*\n", text):
         paragraph = _SECTION_NUMBER.sub("", paragraph.strip())
@@ -113,10 +114,14 @@ def paragraph_key(paragraph):
     return hashlib.blake2b(norm.encode("utf-8"), digest_size=8).digest()
 
 
-def dedup_document(text, seen, min_chars=30):
+SHORT_PARAGRAPH_CHARS = 30   # shorter paragraphs are deduplicated only inside a document
+
+
+def dedup_document(text, seen, min_chars=SHORT_PARAGRAPH_CHARS):
     """Removes paragraphs already in `seen` (a set of paragraph_key values) and adds the
     new ones. Paragraphs shorter than min_chars are only deduplicated inside the document,
-    since short lines like "Yes, sir." legitimately repeat across documents.
+    since short lines like "Yes, sir." legitimately repeat across documents; a short
+    paragraph whose key the caller put in `seen` beforehand (page furniture) is dropped.
     Returns the remaining text (paragraphs separated by blank lines). Mutates seen.
     """
     kept = []
@@ -125,6 +130,8 @@ def dedup_document(text, seen, min_chars=30):
         if not paragraph.strip():
             continue
         key = paragraph_key(paragraph)
+        if len(paragraph) < min_chars and key in seen:
+            continue   # a short paragraph that build_corpus marked as boilerplate
         if len(paragraph) >= min_chars:
             if key in seen:
                 continue

@@ -195,6 +195,9 @@ def test_brown_and_others():
 
 
 def test_clean():
+    sep = clean.clean_text("The model stops when it writes <|endoftext|> after the answer.")
+    check("clean_removes_separator_token", "<|endoftext|>" not in sep and "model stops" in sep,
+          sep)
     prose = ("When you commit a change, write a short summary line, then a blank line, "
              "then a few sentences that say why the change was needed.")
     check("clean_keeps_prose", clean.paragraph_is_prose(prose), prose)
@@ -228,6 +231,10 @@ def test_dedup():
     check("dedup_numbers_normalised", third == "", repr(third))
     fourth = clean.dedup_document("Ok. And something else entirely different here.", seen)
     check("dedup_keeps_new_text", fourth != "", repr(fourth))
+    furniture = {clean.paragraph_key("To access this command...")}
+    fifth = clean.dedup_document("To access this command...\n\nOpen the Format menu and "
+                                 "choose Paragraph to set the indent.", furniture)
+    check("dedup_drops_marked_furniture", fifth.startswith("Open the Format"), repr(fifth))
 
 
 def test_split_and_weights():
