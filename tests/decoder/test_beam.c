@@ -1,0 +1,474 @@
+/* Tests for the decoder's beam search, stop rules, text rules and vocabulary lookups, driven by a FAKE
+ * next-token scorer: a bigram table of probabilities over a 15-token toy vocabulary, so every
+ * expected answer below is worked out by hand from the table (the comments show the arithmetic).
+ * No model, no tokenizer: test_complete.c runs the real thing on the tiny fixture.
+ */
+#include "check.h"
+#include "decoder/decoder_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/* ------------------------------------------------------------------------------ the toy world */
+
+enum { EOS, SP, DOT, NL, THE, CAT, CAR, S, DOG, CA, T, R, SAT, S_DOT, T_NL, N_TOK };
+static const char *const tok_text[N_TOK] = {
+    "<|endoftext|>", " ", ".", "\n", " the", " cat", " car", "s", " dog", " ca", "t", "r", " sat",
+    "s.", "t\nx",
+};
+
+static const char *toy_bytes(void *ctx, int32_t id, size_t *len, int *special)
+{
+    (void)ctx;
+    *special = id == EOS;
+    *len = strlen(tok_text[id]);
+    return tok_text[id];
+}
+
+/* P(next | last token); row ROOT is the context's. Missing mass is nowhere: rows sum to 1. */
+#define ROOT N_TOK
+typedef struct { int tok; double p; } entry;
+static entry table[N_TOK + 1][6];
+
+static void table_default(void)
+{
+    memset(table, 0, sizeof table);
+    for (int i = 0; i <= N_TOK; i++)
+        table[i][0] = (entry){EOS, 1.0};
+    /* root: " cat" .5, " car" .3, " dog" .11, " ca" .09 */
+    memcpy(table[ROOT], (entry[]){{CAT, .5}, {CAR, .3}, {DOG, .11}, {CA, .09}, {0, 0}}, 5 * sizeof(entry));
+    /* after " cat": " sat" .6, "." .2, eos .1 (a stop at their start, for the word rule: .9), "s" .1 */
+    memcpy(table[CAT], (entry[]){{SAT, .6}, {DOT, .2}, {EOS, .1}, {S, .1}, {0, 0}}, 5 * sizeof(entry));
+    /* after " car": " sat" .4 (stop), "s" .6 */
+    memcpy(table[CAR], (entry[]){{SAT, .4}, {S, .6}, {0, 0}}, 3 * sizeof(entry));
+    /* after "s": " sat" .7, "." .3: all stops */
+    memcpy(table[S], (entry[]){{SAT, .7}, {DOT, .3}, {0, 0}}, 3 * sizeof(entry));
+    /* after " ca": "t" .9, "r" .1 */
+    memcpy(table[CA], (entry[]){{T, .9}, {R, .1}, {0, 0}}, 3 * sizeof(entry));
+    /* after "t" (of " ca"+"t"): like after " cat" */
+    memcpy(table[T], table[CAT], sizeof table[T]);
+    /* after "r": like after " car" */
+    memcpy(table[R], table[CAR], sizeof table[R]);
+}
+
+static void table_row(int row, float *logits)
+{
+    for (int t = 0; t < N_TOK; t++)
+        logits[t] = -INFINITY;
+    for (int j = 0; j < 6 && table[row][j].p > 0; j++)
+        logits[table[row][j].tok] = (float)log(table[row][j].p);
+}
+
+/* The fake scorer: remembers each beam's last token; counts calls and beams advanced. */
+typedef struct fake {
+    int last[AC_COMPLETE_MAX_BEAMS];
+    int calls, beams_advanced;
+    int cancel_on_call;       /* set *cancel when this call (1-based) happens */
+    int expire_on_call;       /* move the deadline into the past on this call */
+    int cancel_flag;
+    ac__beam_params *params;
+} fake;
+
+static int fake_advance(void *ctx, int n, const int *src, const int32_t *tok, float *logits, char *err)
+{
+    (void)err;
+    fake *f = ctx;
+    int last[AC_COMPLETE_MAX_BEAMS];
+    f->calls++;
+    f->beams_advanced += n;
+    for (int i = 0; i < n; i++) {
+        CHECK(src[i] >= 0 && src[i] < AC_COMPLETE_MAX_BEAMS);
+        last[i] = tok[i];
+        table_row(tok[i], logits + (size_t)i * N_TOK);
+    }
+    memcpy(f->last, last, sizeof last);
+    if (f->calls == f->cancel_on_call)
+        __atomic_store_n(&f->cancel_flag, 1, __ATOMIC_RELAXED);
+    if (f->calls == f->expire_on_call)
+        f->params->deadline = 1e-9; /* long past */
+    return AC_OK;
+}
+
+static ac__vocab vocab;
+static ac__beam_scratch *scratch;
+
+static ac__beam_params base_params(void)
+{
+    ac__beam_params p = {0};
+    p.beam_width = 3;
+    p.max_tokens = 3;
+    p.stop = AC_STOP_WORD;
+    p.length_penalty = 0;
+    p.min_score = -INFINITY;
+    p.started = 0;
+    return p;
+}
+
+/* Runs a search from the root row; returns its status. */
+static int run(ac__beam_params *p, fake *f, ac_complete_result *r)
+{
+    float root[N_TOK];
+    table_row(ROOT, root);
+    memset(r, 0, sizeof *r);
+    f->params = p;
+    if (f->cancel_on_call)
+        p->cancel = &f->cancel_flag;
+    ac__scorer sc = {f, fake_advance};
+    char err[AC_ERR_SIZE] = "";
+    return ac__beam_search(&vocab, &sc, scratch, root, p, r, err);
+}
+
+/* ------------------------------------------------------------------------------ the tests */
+
+static void beam_order_total_logprob(void)
+{
+    /* alpha = 0: scores are total log-probabilities.
+     * step 0: beams " cat" .5, " car" .3, " dog" .11 (W = 3; " ca" .09 falls off)
+     * step 1: finished " cat" .5*.9 = .45, " car" .3*.4 = .12, " dog" .11*1 = .11;
+     *         beams " cars" .3*.6 = .18, " cats" .5*.1 = .05
+     * step 2: finished " cars" .18*1, " cats" .05*1
+     * best 3: " cat" .45, " cars" .18, " car" .12 */
+    table_default();
+    ac__beam_params p = base_params();
+    fake f = {0};
+    ac_complete_result r;
+    CHECK(run(&p, &f, &r) == AC_OK);
+    CHECK(r.n == 3);
+    if (r.n == 3) {
+        CHECK_STR(r.items[0].text, " cat");
+        CHECK_NEAR(r.items[0].score, log(.45), 1e-5);
+        CHECK(r.items[0].n_tokens == 2);
+        CHECK_STR(r.items[1].text, " cars");
+        CHECK_NEAR(r.items[1].score, log(.18), 1e-5);
+        CHECK(r.items[1].n_tokens == 3);
+        CHECK_STR(r.items[2].text, " car");
+        CHECK_NEAR(r.items[2].score, log(.12), 1e-5);
+    }
+    CHECK(r.partial == 0);
+    CHECK(r.timings.decode_steps == 2);
+    CHECK(f.calls == 2);
+    ac_complete_result_free(&r);
+}
+
+static void length_normalisation_changes_order(void)
+{
+    /* alpha = 1: mean log-probability per token.
+     * " cat" ln(.45)/2 = -0.399, " cars" ln(.18)/3 = -0.572, " cats" ln(.05)/3 = -0.999,
+     * " car" ln(.12)/2 = -1.060, " dog" ln(.11)/2 = -1.104: " cats" moves ahead of " car". */
+    table_default();
+    ac__beam_params p = base_params();
+    p.length_penalty = 1;
+    fake f = {0};
+    ac_complete_result r;
+    CHECK(run(&p, &f, &r) == AC_OK);
+    CHECK(r.n == 3);
+    if (r.n == 3) {
+        CHECK_STR(r.items[0].text, " cat");
+        CHECK_NEAR(r.items[0].score, log(.45) / 2, 1e-5);
+        CHECK_STR(r.items[1].text, " cars");
+        CHECK_NEAR(r.items[1].score, log(.18) / 3, 1e-5);
+        CHECK_STR(r.items[2].text, " cats");
+        CHECK_NEAR(r.items[2].score, log(.05) / 3, 1e-5);
+    }
+    ac_complete_result_free(&r);
+    /* alpha = 0.5: ln(.45)/sqrt2 = -0.565, ln(.18)/sqrt3 = -0.990, ln(.12)/sqrt2 = -1.499,
+     * ln(.05)/sqrt3 = -1.730 */
+    p.length_penalty = 0.5f;
+    CHECK(run(&p, &f, &r) == AC_OK);
+    CHECK(r.n == 3);
+    if (r.n == 3) {
+        CHECK_STR(r.items[2].text, " car");
+        CHECK_NEAR(r.items[2].score, log(.12) / sqrt(2), 1e-5);
+    }
+    ac_complete_result_free(&r);
+}
+
+static void stop_rules_phrase_and_line(void)
+{
+    /* Phrase: after " cat", " sat" .6 continues, "." .2 stops after the mark (" cat."), eos .1 stops
+     * before it (" cat"), "s" .1 continues. With W = 2, T = 2 and alpha = 0:
+     * step 0: beams " cat" .5, " car" .3
+     * step 1: finished " cat." .1, " cat" .05; beams " cat sat" .3, " car sat" .12, " cars" .18
+     *         (W = 2 keeps " cat sat" .3 and " cars" .18), both end at max_tokens.
+     * best 2: " cat sat" .3, " cars" .18 */
+    table_default();
+    ac__beam_params p = base_params();
+    p.stop = AC_STOP_PHRASE;
+    p.beam_width = 2;
+    p.max_tokens = 2;
+    fake f = {0};
+    ac_complete_result r;
+    CHECK(run(&p, &f, &r) == AC_OK);
+    CHECK(r.n == 2);
+    if (r.n == 2) {
+        CHECK_STR(r.items[0].text, " cat sat");
+        CHECK_NEAR(r.items[0].score, log(.3), 1e-5);
+        CHECK_STR(r.items[1].text, " cars");
+    }
+    ac_complete_result_free(&r);
+    /* A stop inside a token: after " cat", "s." .7 and "t\nx" .3. Phrase keeps "s." -> " cats.";
+     * word cuts "s." to "s" -> " cats"; line cuts "t\nx" to "t" -> " catt" and keeps "s." going. */
+    memcpy(table[CAT], (entry[]){{S_DOT, .7}, {T_NL, .3}, {0, 0}}, 3 * sizeof(entry));
+    memcpy(table[ROOT], (entry[]){{CAT, 1.0}, {0, 0}}, 2 * sizeof(entry));
+    p.beam_width = 2;
+    p.max_tokens = 2;
+    const char *want[3][2] = {{" cats", " catt"}, {" cats.", " catt"}, {" cats.", " catt"}};
+    for (int stop = 0; stop < 3; stop++) {
+        p.stop = stop;
+        CHECK(run(&p, &f, &r) == AC_OK);
+        CHECKF(r.n == 2, "stop %d: %d completions", stop, r.n);
+        if (r.n == 2) {
+            CHECK_STR(r.items[0].text, want[stop][0]);
+            CHECK_NEAR(r.items[0].score, log(.7), 1e-5);
+            CHECK_STR(r.items[1].text, want[stop][1]);
+            CHECK_NEAR(r.items[1].score, log(.3), 1e-5);
+        }
+        ac_complete_result_free(&r);
+    }
+}
+
+static void duplicates_compare_text(void)
+{
+    /* " cat" directly (.4) and " ca" + "t" (.35 * .9 = .315) give the same text; the pool keeps one
+     * " cat", with the better path's score: .4 * .9 (stop) = .36 against .315 * .9 = .2835. */
+    table_default();
+    memcpy(table[ROOT], (entry[]){{CAT, .4}, {CA, .35}, {DOG, .25}, {0, 0}}, 4 * sizeof(entry));
+    ac__beam_params p = base_params();
+    p.beam_width = 4;
+    fake f = {0};
+    ac_complete_result r;
+    CHECK(run(&p, &f, &r) == AC_OK);
+    int cats = 0;
+    for (int i = 0; i < r.n; i++) {
+        if (!strcmp(r.items[i].text, " cat")) {
+            cats++;
+            CHECK_NEAR(r.items[i].score, log(.36), 1e-5);
+        }
+        for (int j = 0; j < i; j++)
+            CHECKF(strcmp(r.items[i].text, r.items[j].text) != 0, "duplicate \"%s\"", r.items[i].text);
+    }
+    CHECK(cats == 1);
+    ac_complete_result_free(&r);
+}
+
+static void abstain_threshold(void)
+{
+    /* alpha = 1, min_score -0.5: only " cat" (-0.399) passes. " dog" (.11) is dropped at step 0
+     * without being decoded: even certain tokens could lift ln(.11) = -2.21 only to -2.21/3. */
+    table_default();
+    ac__beam_params p = base_params();
+    p.length_penalty = 1;
+    p.min_score = -0.5f;
+    fake f = {0};
+    ac_complete_result r;
+    CHECK(run(&p, &f, &r) == AC_OK);
+    CHECK(r.n == 1);
+    if (r.n == 1)
+        CHECK_STR(r.items[0].text, " cat");
+    CHECK(r.abstained == 1); /* " car" -1.06 */
+    /* Step 1 decodes " cat" and " car"; then " cars" (ln .18 = -1.71, at best -1.71/3 = -0.57) and
+     * " cats" are hopeless too, so there is no step 2. */
+    CHECK(f.beams_advanced == 2);
+    CHECK(f.calls == 1);
+    ac_complete_result_free(&r);
+    /* Nothing is good enough: no completion at all, rather than noise. */
+    p.min_score = -0.1f;
+    f = (fake){0};
+    CHECK(run(&p, &f, &r) == AC_OK);
+    CHECK(r.n == 0);
+    CHECK(f.calls == 0); /* every beam was hopeless from the start */
+    ac_complete_result_free(&r);
+}
+
+static void after_cursor_rule_in_search(void)
+{
+    /* The text after the cursor is " cat sat": " cat" only repeats it and goes; " cars" stays. */
+    table_default();
+    ac__beam_params p = base_params();
+    p.after = " cat sat";
+    p.after_len = strlen(p.after);
+    fake f = {0};
+    ac_complete_result r;
+    CHECK(run(&p, &f, &r) == AC_OK);
+    CHECK(r.n == 3);
+    if (r.n == 3) {
+        CHECK_STR(r.items[0].text, " cars");
+        CHECK_STR(r.items[1].text, " car");
+        CHECK_STR(r.items[2].text, " dog");
+    }
+    ac_complete_result_free(&r);
+}
+
+static void deadline_returns_partial(void)
+{
+    /* The deadline passes during the first decode: after step 1 the search stops with the pool
+     * (" cat" .45, " car" .12, " dog" .11) and the live beams as they are (" cars" .18, " cats" .05). */
+    table_default();
+    ac__beam_params p = base_params();
+    fake f = {0};
+    f.expire_on_call = 1;
+    ac_complete_result r;
+    CHECK(run(&p, &f, &r) == AC_OK);
+    CHECK(r.partial == 1);
+    CHECK(f.calls == 1);
+    CHECK(r.n == 3);
+    if (r.n == 3) {
+        CHECK_STR(r.items[0].text, " cat");
+        CHECK_STR(r.items[1].text, " cars");
+        CHECK_NEAR(r.items[1].score, log(.18), 1e-5);
+        CHECK_STR(r.items[2].text, " car");
+    }
+    ac_complete_result_free(&r);
+    /* Already past before the search: step 0 needs no decode, so its beams come back. */
+    p.deadline = 1e-9;
+    f = (fake){0};
+    CHECK(run(&p, &f, &r) == AC_OK);
+    CHECK(r.partial == 1 && f.calls == 0 && r.n == 3);
+    if (r.n == 3)
+        CHECK_STR(r.items[0].text, " cat");
+    ac_complete_result_free(&r);
+}
+
+static void cancel_flag(void)
+{
+    table_default();
+    ac__beam_params p = base_params();
+    fake f = {0};
+    f.cancel_on_call = 1;
+    ac_complete_result r;
+    CHECK(run(&p, &f, &r) == AC_E_CANCELLED);
+    CHECK(r.n == 0);
+    CHECK(f.calls == 1);
+    ac_complete_result_free(&r);
+}
+
+static void token_healing_constraint(void)
+{
+    /* Typed " ca" (ends in a word): allowed first tokens are " ca", " cat", " car", renormalised:
+     * .09/.89, .5/.89, .3/.89. alpha = 1, W = 3, T = 2:
+     * step 0: beams "t" (.5618), "r" (.3371), "" (.1011)
+     * step 1: finished "t" .5618*.9 = .5056 -> ln/2 = -0.341, "r" .3371*.4 = .1348 -> -1.002;
+     *         beams "rs" .3371*.6 = .2022, "t" (via " ca"+"t") .0910, "ts" .0562 end at max_tokens:
+     *         "rs" -0.799, "t" -1.20 (a duplicate of the better "t"), "ts" -1.44
+     * best 3: "t" -0.341, "rs" -0.799, "r" -1.002 */
+    table_default();
+    ac__beam_params p = base_params();
+    p.length_penalty = 1;
+    p.max_tokens = 2;
+    p.required = " ca";
+    p.required_len = 3;
+    p.started = 1;
+    fake f = {0};
+    ac_complete_result r;
+    CHECK(run(&p, &f, &r) == AC_OK);
+    CHECK(r.n == 3);
+    if (r.n == 3) {
+        CHECK_STR(r.items[0].text, "t");
+        CHECK_NEAR(r.items[0].score, log(.5 / .89 * .9) / 2, 1e-5);
+        CHECK_STR(r.items[1].text, "rs");
+        CHECK_NEAR(r.items[1].score, log(.3 / .89 * .6) / 2, 1e-5);
+        CHECK_STR(r.items[2].text, "r");
+        CHECK_NEAR(r.items[2].score, log(.3 / .89 * .4) / 2, 1e-5);
+    }
+    ac_complete_result_free(&r);
+}
+
+static void vocab_consistent_lookup(void)
+{
+    int32_t out[N_TOK];
+    int n = ac__vocab_consistent(&vocab, " ca", 3, out); /* " " is a prefix of it */
+    CHECK(n == 4);
+    if (n == 4)
+        CHECK(out[0] == SP && out[1] == CAT && out[2] == CAR && out[3] == CA);
+    /* prefixes of the typed bytes count too: " " and " ca" for " cat" (and " cat" itself) */
+    n = ac__vocab_consistent(&vocab, " cat", 4, out);
+    CHECK(n == 3);
+    if (n == 3)
+        CHECK(out[0] == SP && out[1] == CAT && out[2] == CA);
+    n = ac__vocab_consistent(&vocab, "<|end", 5, out); /* special tokens are never text */
+    CHECK(n == 0);
+    CHECK(vocab.stop_at[AC_STOP_WORD][1][SAT] == 0);
+    CHECK(vocab.stop_at[AC_STOP_WORD][0][SAT] == -1);
+    CHECK(vocab.stop_at[AC_STOP_PHRASE][0][S_DOT] == 2);
+    CHECK(vocab.stop_at[AC_STOP_LINE][0][T_NL] == 1);
+    CHECK(vocab.sets_started[SAT] && !vocab.sets_started[DOT]);
+}
+
+static void stop_scan_rules(void)
+{
+    int st = 0;
+    CHECK(ac__stop_scan(AC_STOP_WORD, &st, " brown fox", 10) == 6);
+    st = 1;
+    CHECK(ac__stop_scan(AC_STOP_WORD, &st, "wn fox", 6) == 2);
+    st = 0;
+    CHECK(ac__stop_scan(AC_STOP_WORD, &st, "\nx", 2) == 0);
+    st = 0;
+    CHECK(ac__stop_scan(AC_STOP_WORD, &st, " \"caf\xc3\xa9\" x", 10) == 7); /* é is a letter */
+    st = 0;
+    CHECK(ac__stop_scan(AC_STOP_WORD, &st, " don't", 6) == -1 && st == 1);
+    st = 0;
+    CHECK(ac__stop_scan(AC_STOP_PHRASE, &st, "wn fox. The", 11) == 7);
+    st = 0;
+    CHECK(ac__stop_scan(AC_STOP_PHRASE, &st, " a b\nc", 6) == 4);
+    st = 0;
+    CHECK(ac__stop_scan(AC_STOP_LINE, &st, "a b. c\nd", 8) == 6);
+    CHECK(ac__text_ends_in_word("The quick bro", 13));
+    CHECK(!ac__text_ends_in_word("The quick ", 10));
+    CHECK(ac__text_ends_in_word("caf\xc3", 4));      /* inside a multi-byte character */
+    CHECK(ac__text_ends_in_word("na\xc3\xaf", 4));   /* ends with ï */
+    CHECK(!ac__text_ends_in_word("x \xe2\x80\x94", 5)); /* ends with an em dash */
+}
+
+static void utf8_and_after_rules(void)
+{
+    CHECK(ac__utf8_incomplete_tail("caf\xc3", 4) == 1);
+    CHECK(ac__utf8_incomplete_tail("\xe2\x80", 2) == 2);
+    CHECK(ac__utf8_incomplete_tail("caf\xc3\xa9", 5) == 0);
+    CHECK(ac__utf8_keep("\xc3", 1, "\xa9t", 2) == 2);
+    CHECK(ac__utf8_keep("\xc3", 1, "t", 1) == 0);     /* does not finish the typed character */
+    CHECK(ac__utf8_keep("", 0, "ab\xe2\x80", 4) == 2); /* a cut-off last character goes */
+    CHECK(ac__utf8_keep("", 0, "a\xffz", 3) == 1);     /* so does everything from a bad byte */
+    size_t n = 4;
+    CHECK(ac__after_rule(" cat", &n, " cat sat", 8) == 0);
+    n = 4;
+    CHECK(ac__after_rule(" cat", &n, " cathedral", 10) == 1 && n == 4);
+    n = 10;
+    CHECK(ac__after_rule(" brown fox", &n, " fox jumps", 10) == 1 && n == 6);
+    n = 10;
+    CHECK(ac__after_rule(" brown fox", &n, "fox jumps", 9) == 1 && n == 7);
+    n = 10;
+    CHECK(ac__after_rule(" brown fox", &n, " foxes", 6) == 1 && n == 10);
+    n = 3;
+    CHECK(ac__after_rule("  \n", &n, "", 0) == 0);
+    n = 4;
+    CHECK(ac__after_rule(" cat", &n, NULL, 0) == 1 && n == 4);
+}
+
+int main(void)
+{
+    char err[AC_ERR_SIZE];
+    if (ac__vocab_init(&vocab, N_TOK, toy_bytes, NULL, EOS, err) != AC_OK) {
+        printf("FAIL: vocab_init: %s\n", err);
+        return 1;
+    }
+    scratch = ac__beam_scratch_new(&vocab, 8);
+    if (!scratch) {
+        printf("FAIL: scratch: out of memory\n");
+        return 1;
+    }
+    RUN(beam_order_total_logprob);
+    RUN(length_normalisation_changes_order);
+    RUN(stop_rules_phrase_and_line);
+    RUN(duplicates_compare_text);
+    RUN(abstain_threshold);
+    RUN(after_cursor_rule_in_search);
+    RUN(deadline_returns_partial);
+    RUN(cancel_flag);
+    RUN(token_healing_constraint);
+    RUN(vocab_consistent_lookup);
+    RUN(stop_scan_rules);
+    RUN(utf8_and_after_rules);
+    ac__beam_scratch_free(scratch);
+    ac__vocab_free(&vocab);
+    return CHECK_EXIT_CODE();
+}
