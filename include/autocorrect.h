@@ -18,5 +18,7 @@
 #define AUTOCORRECT_H
 
 #include "autocorrect/common.h"
+#include "autocorrect/tokenizer.h"
+#include "autocorrect/engine.h"
 
 #endif

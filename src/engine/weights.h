@@ -46,8 +46,17 @@ typedef struct ac__gpt2_weights {
  * Returns NULL when out of memory. */
 float *ac__gpt2_weights_alloc(ac__gpt2_weights *w, size_t n);
 
+/* Frees the block p if it is one that ac__gpt2_weights_alloc returned for w (and clears nothing
+ * else: the caller drops its pointers to it); does nothing otherwise. Lets the runtime model free
+ * float32 matrices it has replaced with int8 copies. */
+void ac__gpt2_weights_release(ac__gpt2_weights *w, const float *p);
+
 /* Frees everything w owns and zeroes it. Safe on a zeroed struct. */
 void ac__gpt2_weights_free(ac__gpt2_weights *w);
+
+/* Checks the dimensions alone (what ac__gpt2_weights_validate checks first), so that a loader can
+ * refuse a bad config before sizing anything from it. AC_OK or AC_E_FORMAT with a message. */
+int ac__gpt2_dims_validate(const ac__gpt2_dims *d, char *err);
 
 /* Checks that the dimensions are sane (positive, n_embd divisible by n_head, below hard caps) and
  * every required pointer is set. Returns AC_OK or AC_E_FORMAT with a message naming the problem. */

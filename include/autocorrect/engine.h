@@ -1,0 +1,211 @@
+/* autocorrect/engine.h: the inference engine's public API: a GPT-2 model, a thread pool, and
+ * sessions that hold one token sequence's KV cache.
+ *
+ * This header is: loading a model (ONNX file or Hugging Face directory), running the transformer
+ * forward pass over new tokens with a KV cache, forking and rewinding sequences for beam search,
+ * and two helpers on logits. It is not: a tokenizer (tokenizer.h), a decoder or sampler (the beam
+ * search lives in decoder.h and is built on this API), nor a training runtime.
+ *
+ * Usage (error handling shortened):
+ *
+ *     char err[AC_ERR_SIZE];
+ *     ac_model *model;
+ *     ac_model_params mp = ac_model_default_params();
+ *     mp.quantize = AC_QUANT_INT8;
+ *     if (ac_model_load("models/default", &mp, &model, err)) { fprintf(stderr, "%s\n", err); ... }
+ *     ac_threadpool *tp = ac_threadpool_new(2);
+ *
+ *     ac_session *s;
+ *     ac_session_params sp = ac_session_default_params();
+ *     ac_session_new(model, &sp, &s, err);
+ *     float *logits = malloc(sizeof(float) * ac_model_dims(model).n_vocab);  // [n_vocab]
+ *     int32_t prompt[] = {464, 2068, 7586};
+ *     ac_session_prefill(s, prompt, 3, tp, logits, 0, err);   // logits of the next token
+ *     ac_session *beam;
+ *     ac_session_fork(s, &beam, err);                          // shares the cached prefix
+ *     ac_session_decode(beam, 21831, tp, logits, err);         // one more token, with the cache
+ *     ac_logprobs_from_logits(logits, ac_model_dims(model).n_vocab);
+ *     ac_session_free(beam); ac_session_free(s);
+ *     ac_threadpool_free(tp); ac_model_free(model);
+ *
+ * Threads. An ac_model is immutable once loaded: any number of threads may use it at once. A session
+ * and the sessions forked from it (its "family") share a KV block store and scratch buffers, so one
+ * family may be used from one thread at a time; different families may run on different threads.
+ * An ac_threadpool runs one parallel job at a time; concurrent callers take turns.
+ *
+ * Memory. Every buffer the forward pass needs is allocated when a session is created (the KV store
+ * is sized for n_seq_max sequences of n_ctx tokens; pages are touched only as they fill), so prefill,
+ * decode, fork and rewind allocate nothing.
+ *
+ * Numbers. Float32 activations throughout; the math is Hugging Face GPT2LMHeadModel's (LayerNorm,
+ * tanh or erf GELU, causal attention scaled by 1/sqrt(head_dim), LM head tied to the token
+ * embeddings). Results do not depend on the number of threads nor on how tokens are batched.
+ */
+#ifndef AUTOCORRECT_ENGINE_H
+#define AUTOCORRECT_ENGINE_H
+
+#include "autocorrect/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ac_model ac_model;
+typedef struct ac_session ac_session;
+typedef struct ac_threadpool ac_threadpool;
+
+/* ------------------------------------------------------------------------------------- model */
+
+/* How the matrices are stored for the forward pass. Append-only. */
+enum ac_quant {
+    AC_QUANT_F32 = 0,  /* float32, as loaded */
+    AC_QUANT_INT8 = 1, /* int8 with one float scale per block of 32 inputs, made at load time */
+};
+
+/* The GELU variant of the MLP. Append-only. */
+enum ac_gelu {
+    AC_GELU_TANH = 0,  /* HF "gelu_new": 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    AC_GELU_ERF = 1,   /* HF "gelu": 0.5 x (1 + erf(x / sqrt(2))) */
+};
+
+typedef struct ac_model_params {
+    int quantize;      /* enum ac_quant; default AC_QUANT_F32 */
+    int verbose;       /* nonzero: print what was loaded and how long it took to stderr */
+} ac_model_params;
+
+/* The hyperparameters, with the same names as python/model.py. */
+typedef struct ac_dims {
+    int n_vocab;       /* vocabulary size */
+    int n_ctx;         /* most positions the model has embeddings for */
+    int n_embd;        /* width of the residual stream */
+    int n_head;        /* attention heads; head_dim = n_embd / n_head */
+    int n_layer;       /* transformer blocks */
+    int gelu;          /* enum ac_gelu */
+    float ln_eps;      /* LayerNorm epsilon (1e-5 for GPT-2) */
+} ac_dims;
+
+/* The defaults: float32, quiet. */
+ac_model_params ac_model_default_params(void);
+
+/* Loads a GPT-2 model. `path` is an .onnx file, a directory holding model.onnx, or a Hugging Face
+ * directory (config.json + model.safetensors; float32, float16 or bfloat16 tensors, with or without
+ * the `transformer.` name prefix); a directory with both prefers model.onnx. `p` may be NULL for the
+ * defaults. Returns AC_OK and a new model in *out (free it with ac_model_free), or an error status
+ * (AC_E_IO, AC_E_FORMAT, AC_E_UNSUPPORTED, AC_E_NOMEM) with a message in err and *out = NULL. */
+int ac_model_load(const char *path, const ac_model_params *p, ac_model **out, char *err);
+
+/* Frees a model. Every session made from it must be freed first. NULL is a no-op. */
+void ac_model_free(ac_model *m);
+
+/* The model's hyperparameters. */
+ac_dims ac_model_dims(const ac_model *m);
+
+/* The storage the forward pass uses (enum ac_quant). */
+int ac_model_quantize(const ac_model *m);
+
+/* What was loaded, in a few words (e.g. "safetensors float32, 148 tensors"); owned by the model. */
+const char *ac_model_source(const ac_model *m);
+
+/* Bytes of weights the forward pass reads (all matrices, embeddings, norms). */
+size_t ac_model_weight_bytes(const ac_model *m);
+
+/* Writes a one-line human-readable summary of the model (dimensions, storage, source) into buf
+ * (`size` bytes, NUL-terminated, truncated if short). Returns the length it wanted, as snprintf. */
+int ac_model_describe(const ac_model *m, char *buf, size_t size);
+
+/* -------------------------------------------------------------------------------- threadpool */
+
+/* Creates a pool that runs the parallel parts of a forward pass on n_threads threads, the caller's
+ * thread included (so n_threads - 1 workers are started; n_threads <= 1 runs everything inline).
+ * Idle workers sleep on a condition variable. Returns NULL when threads cannot be started.
+ * Every function that takes a pool also accepts NULL, meaning one thread. */
+ac_threadpool *ac_threadpool_new(int n_threads);
+
+/* Stops and joins the workers. NULL is a no-op. No job may be running. */
+void ac_threadpool_free(ac_threadpool *tp);
+
+/* The number of threads, the caller's included (1 for NULL). */
+int ac_threadpool_size(const ac_threadpool *tp);
+
+/* ----------------------------------------------------------------------------------- session */
+
+typedef struct ac_session_params {
+    int n_ctx;         /* longest sequence a session may hold; 0 = the model's n_ctx (and at most it) */
+    int n_seq_max;     /* most sessions alive at once in one family (a root and its forks), and the
+                        * largest decode batch; sizes the KV store. Default 8 */
+    int n_batch;       /* tokens a prefill processes per step (longer inputs run in chunks). Default 64 */
+} ac_session_params;
+
+/* The defaults: n_ctx = the model's, n_seq_max = 8, n_batch = 64. */
+ac_session_params ac_session_default_params(void);
+
+/* Creates an empty session, the root of a new family, with its own KV block store and scratch
+ * buffers sized from `p` (NULL = defaults). The session keeps a pointer to the model, which must
+ * outlive it. Returns AC_OK and *out, or AC_E_ARG (bad params) / AC_E_NOMEM with a message. */
+int ac_session_new(const ac_model *m, const ac_session_params *p, ac_session **out, char *err);
+
+/* Frees a session; its family's store is freed with the last session of the family. NULL is a
+ * no-op. Other sessions of the family stay valid. */
+void ac_session_free(ac_session *s);
+
+/* Makes *out a new session of s's family holding the same tokens. Cheap: the KV cache is shared
+ * block by block (blocks of 16 positions, reference counted); the first write into a shared,
+ * partially filled block copies that block (copy-on-write). Returns AC_OK, or AC_E_LIMIT when the
+ * family already has n_seq_max live sessions. */
+int ac_session_fork(ac_session *s, ac_session **out, char *err);
+
+/* Appends n >= 1 tokens and runs the forward pass over them. `logits` (may be NULL) receives the
+ * logits after the last token ([n_vocab]), or with all_positions != 0 the logits after every new
+ * token ([n][n_vocab], row i predicts the token after ids[i]). `tp` may be NULL (one thread).
+ * Errors, with the session unchanged: AC_E_ARG (n < 1, a token id outside [0, n_vocab)),
+ * AC_E_LIMIT (len + n > n_ctx: the context is full; the caller may rewind or start a new session
+ * over a shorter window). */
+int ac_session_prefill(ac_session *s, const int32_t *ids, int n, ac_threadpool *tp, float *logits,
+                       int all_positions, char *err);
+
+/* Appends one token; logits ([n_vocab], may be NULL) receives the next-token logits. The same as
+ * ac_session_prefill with n = 1. */
+int ac_session_decode(ac_session *s, int32_t id, ac_threadpool *tp, float *logits, char *err);
+
+/* Appends ids[i] to sessions[i] for i < n, in one forward pass that reads the weights once for
+ * all of them (the point of batching beams), and writes sessions[i]'s next-token logits to
+ * logits[i * n_vocab] (logits may be NULL). The sessions must be distinct, of the same model,
+ * and n at most n_seq_max of sessions[0]'s family; they may belong to different families only
+ * if no other thread uses those families meanwhile. Results equal n single decodes. Errors
+ * (AC_E_ARG, AC_E_LIMIT) leave every session unchanged. */
+int ac_session_decode_batch(ac_session **sessions, const int32_t *ids, int n, ac_threadpool *tp,
+                            float *logits, char *err);
+
+/* Forgets every token after the first n_keep (0 <= n_keep <= len), so the next append continues
+ * from there; the cache of the kept prefix stays. Returns AC_OK or AC_E_ARG. */
+int ac_session_rewind(ac_session *s, int n_keep, char *err);
+
+/* The number of tokens the session holds. */
+int ac_session_len(const ac_session *s);
+
+/* The session's tokens ([ac_session_len(s)]); valid until the session next changes. */
+const int32_t *ac_session_tokens(const ac_session *s);
+
+/* The length of the longest common prefix of the session's tokens and ids[0..n): how many tokens a
+ * new request can reuse after ac_session_rewind(s, that, ...). */
+int ac_session_common_prefix(const ac_session *s, const int32_t *ids, int n);
+
+/* The session's maximum length (its params' n_ctx). */
+int ac_session_n_ctx(const ac_session *s);
+
+/* The model a session runs. */
+const ac_model *ac_session_model(const ac_session *s);
+
+/* ------------------------------------------------------------------------------------ logits */
+
+/* Turns logits[n] into log-probabilities in place (a numerically stable log-softmax). */
+void ac_logprobs_from_logits(float *logits, int n);
+
+/* Writes the indices of the k largest values of x[n] into ids[k] (largest first; ties: lower index
+ * first) and returns how many it wrote, min(k, n). `vals` (may be NULL) receives the values [k]. */
+int ac_topk(const float *x, int n, int k, int32_t *ids, float *vals);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
