@@ -169,10 +169,11 @@ int ac_session_decode(ac_session *s, int32_t id, ac_threadpool *tp, float *logit
 
 /* Appends ids[i] to sessions[i] for i < n, in one forward pass that reads the weights once for
  * all of them (the point of batching beams), and writes sessions[i]'s next-token logits to
- * logits[i * n_vocab] (logits may be NULL). The sessions must be distinct, of the same model,
- * and n at most n_seq_max of sessions[0]'s family; they may belong to different families only
- * if no other thread uses those families meanwhile. Results equal n single decodes. Errors
- * (AC_E_ARG, AC_E_LIMIT) leave every session unchanged. */
+ * logits[i * n_vocab] (logits may be NULL). The sessions must be distinct and of the same model;
+ * n is at most max(n_seq_max, n_batch) of sessions[0]'s family (whose scratch buffers the pass
+ * uses), else AC_E_LIMIT. They may belong to different families if no other thread uses those
+ * families meanwhile. Results equal n single decodes. Errors (AC_E_ARG, AC_E_LIMIT) leave every
+ * session unchanged. */
 int ac_session_decode_batch(ac_session **sessions, const int32_t *ids, int n, ac_threadpool *tp,
                             float *logits, char *err);
 

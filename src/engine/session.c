@@ -295,7 +295,7 @@ int ac_session_decode_batch(ac_session **ss, const int32_t *ids, int n, ac_threa
     ac__kv_store *sc = ss[0]->kv;
     const ac_model *m = sc->model;
     if (n > sc->n_rows)
-        return ac__errorf(err, AC_E_LIMIT, "decode_batch of %d sessions is over the limit of %d (n_seq_max)", n,
+        return ac__errorf(err, AC_E_LIMIT, "decode_batch of %d sessions is over the limit of %d (the family's max(n_seq_max, n_batch))", n,
                           sc->n_rows);
     for (int i = 0; i < n; i++) {
         ac_session *s = ss[i];

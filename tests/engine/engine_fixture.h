@@ -26,7 +26,7 @@ typedef struct fx_ref {
 } fx_ref;
 
 /* Loads references.<name> (f32, fp16, int8, erf). Returns 0, or -1 with a message on stderr. */
-static int fx_ref_load(const char *name, fx_ref *r)
+static inline int fx_ref_load(const char *name, fx_ref *r)
 {
     memset(r, 0, sizeof *r);
     json_error_t je;
@@ -57,7 +57,7 @@ static int fx_ref_load(const char *name, fx_ref *r)
     return 0;
 }
 
-static void fx_ref_free(fx_ref *r)
+static inline void fx_ref_free(fx_ref *r)
 {
     free(r->logprobs);
     r->logprobs = NULL;
@@ -65,7 +65,7 @@ static void fx_ref_free(fx_ref *r)
 
 /* Runs ids[n] through a fresh session in one prefill and returns the log-probabilities after every
  * position ([n][n_vocab], malloc'ed), or NULL with a message on stderr. */
-static float *fx_logprobs(const ac_model *m, const int32_t *ids, int n, ac_threadpool *tp)
+static inline float *fx_logprobs(const ac_model *m, const int32_t *ids, int n, ac_threadpool *tp)
 {
     char err[AC_ERR_SIZE];
     int V = ac_model_dims(m).n_vocab;
@@ -88,7 +88,7 @@ static float *fx_logprobs(const ac_model *m, const int32_t *ids, int n, ac_threa
 }
 
 /* max |a - b| over n floats */
-static double fx_maxdiff(const float *a, const float *b, size_t n)
+static inline double fx_maxdiff(const float *a, const float *b, size_t n)
 {
     double m = 0;
     for (size_t i = 0; i < n; i++) {
@@ -102,7 +102,7 @@ static double fx_maxdiff(const float *a, const float *b, size_t n)
 }
 
 /* Index of the largest of x[n]. */
-static int fx_argmax(const float *x, int n)
+static inline int fx_argmax(const float *x, int n)
 {
     int best = 0;
     for (int i = 1; i < n; i++)
