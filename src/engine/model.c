@@ -10,10 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* The ONNX loader (onnx_load.c) is written alongside this file; until it is in the build, a weak
- * reference lets the engine link and report that ONNX files cannot be read. */
-#pragma weak ac__onnx_load_weights
-
 ac_model_params ac_model_default_params(void)
 {
     ac_model_params p;
@@ -41,13 +37,6 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && !strcmp(s + a - b, suffix);
 }
 
-static int onnx_load(const char *path, ac__gpt2_weights *w, char *err)
-{
-    if (!ac__onnx_load_weights)
-        return ac__errorf(err, AC_E_UNSUPPORTED, "%s: this build has no ONNX loader", path);
-    return ac__onnx_load_weights(path, w, err);
-}
-
 /* Loads the weights from whatever `path` names (see ac_model_load). */
 static int load_weights(const char *path, ac__gpt2_weights *w, char *err)
 {
@@ -60,14 +49,14 @@ static int load_weights(const char *path, ac__gpt2_weights *w, char *err)
         snprintf(onnx, sizeof onnx, "%s/model.onnx", path);
         snprintf(st, sizeof st, "%s/model.safetensors", path);
         if (exists(onnx))
-            return onnx_load(onnx, w, err);
+            return ac__onnx_load_weights(onnx, w, err);
         if (exists(st))
             return ac__safetensors_load_weights(path, w, err);
         return ac__errorf(err, AC_E_IO, "%s: holds neither model.onnx nor model.safetensors (+ config.json)", path);
     }
     if (ends_with(path, ".safetensors"))
         return ac__safetensors_load_weights(path, w, err);
-    return onnx_load(path, w, err);
+    return ac__onnx_load_weights(path, w, err);
 }
 
 static size_t q8_bytes(const ac__q8_matrix *q)

@@ -122,25 +122,9 @@ static void every_kernel_table_matches_pytorch(void)
     }
 }
 
-/* ONNX files: each must match its PyTorch reference once the ONNX loader is in the build. */
-static int onnx_loader_present(char *why)
-{
-    char err[AC_ERR_SIZE];
-    ac_model *m = NULL;
-    int rc = ac_model_load(TINY_DIR "/model.onnx", NULL, &m, err);
-    ac_model_free(m);
-    if (rc == AC_E_UNSUPPORTED && strstr(err, "no ONNX loader")) {
-        snprintf(why, AC_ERR_SIZE, "%s", err);
-        return 0;
-    }
-    return 1;
-}
-
+/* ONNX files (src/engine/onnx_load.c): each matches its PyTorch reference. */
 static void onnx_files_match_pytorch(void)
 {
-    char why[AC_ERR_SIZE];
-    if (!onnx_loader_present(why))
-        SKIP("the ONNX loader (src/engine/onnx_load.c) is not in this build yet: %s", why);
     const struct { const char *file, *ref; } files[] = {
         {"model.onnx", "f32"},  {"model_op13.onnx", "f32"}, {"model_past.onnx", "f32"},
         {"model_fp16.onnx", "fp16"}, {"model_int8.onnx", "int8"}, {"model_erf.onnx", "erf"},
@@ -160,9 +144,6 @@ static void onnx_files_match_pytorch(void)
 /* The same weights through either loader give the same numbers. */
 static void onnx_equals_safetensors(void)
 {
-    char why[AC_ERR_SIZE];
-    if (!onnx_loader_present(why))
-        SKIP("the ONNX loader (src/engine/onnx_load.c) is not in this build yet: %s", why);
     const char *pairs[][2] = {{TINY_DIR "/model.onnx", TINY_DIR "/model.safetensors"}, {TINY_DIR "/model_erf.onnx", TINY_DIR "/erf"}};
     fx_ref ref;
     CHECK(fx_ref_load("f32", &ref) == 0);
