@@ -119,6 +119,12 @@ fixtures:
 corpus:
 	$(PYTHON) python/corpus/build_corpus.py --out data/corpus
 
+# --- spelling dictionary (corrector; python/dictionary/build_dictionary.py documents it) -------
+.PHONY: dictionary
+dictionary:
+	$(PYTHON) python/dictionary/build_dictionary.py --corpus data/corpus/train.txt \
+	    --out models/default/dictionary.tsv --max-size 70 --extra-min-count 50
+
 deps:
 	scripts/install-deps.sh
 

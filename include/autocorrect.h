@@ -20,5 +20,6 @@
 #include "autocorrect/common.h"
 #include "autocorrect/tokenizer.h"
 #include "autocorrect/engine.h"
+#include "autocorrect/corrector.h"
 
 #endif

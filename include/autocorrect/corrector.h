@@ -1,0 +1,218 @@
+/* autocorrect/corrector.h: the spelling corrector. Finds likely misspellings in text and ranks
+ * corrections with a noisy-channel model: an error model (how likely the typed word is as a slip for
+ * a candidate, with a QWERTY keyboard layout) plus a language score for the candidate, either the
+ * dictionary's word frequency (no model) or a language model in context (a scorer callback; the one
+ * that runs the engine is ac_lm_scorer in the decoder module, declared at the end of this header).
+ *
+ * Usage (error handling shortened):
+ *
+ *     char err[AC_ERR_SIZE];
+ *     ac_dict *dict;
+ *     if (ac_dict_load("models/default/dictionary.tsv", &dict, err)) { fprintf(stderr, "%s\n", err); ... }
+ *     ac_dict_user_load(dict, NULL, err);            // ~/.local/share/autocorrect/user-dictionary.txt
+ *     ac_correct_params p = ac_correct_default_params();
+ *     ac_correction fixes[16];
+ *     int n;
+ *     ac_correct_text(dict, "I saw teh cat", 13, &p, fixes, 16, &n, err);
+ *     // fixes[0]: start 6, end 9, "teh" -> "the", candidates best first
+ *     ac_buf out = {0};
+ *     ac_correct_apply("I saw teh cat", 13, fixes, n, &out);   // "I saw the cat"
+ *
+ * Words. A word is a run of letters with inner apostrophes ("don't"); hyphens and dashes split
+ * words. Never touched: tokens with digits, URLs, e-mail addresses, code-like tokens (with any of
+ * _ / \ = < > { } [ ] | ~ ^ $ # % & * + ` @ or an inner dot), ALL-CAPS words, words with inner
+ * capitals (iPhone), single letters, words in the user's dictionary. Capitalisation of the original
+ * is kept (Teh -> The); all offsets are BYTE offsets into the caller's text, which must be UTF-8.
+ *
+ * Decision. For each eligible word the options are "keep it" and up to lm_candidates candidates
+ * within max_distance edits (Damerau-Levenshtein, optimal string alignment, over code points) of a
+ * dictionary word, found with a symmetric-delete index. Each option gets
+ *     score = log P(typed | option) + weight * log P(option | context)
+ * A word not in the dictionary is corrected when a candidate beats keeping it. A dictionary word is
+ * a candidate for a real-word correction (their/there, form/from, than/then...) only with a context
+ * scorer and only when the best alternative wins by real_word_margin. The reported score of an
+ * option is its log posterior among the options (softmax of the scores), so it is <= 0.
+ *
+ * Thread safety: a loaded ac_dict may be queried from many threads at once; ac_dict_user_load and
+ * ac_dict_add_user_word take a write lock, so they may run while other threads query.
+ *
+ * Dictionary file format (version 1, UTF-8, built by `make dictionary`):
+ *     #autocorrect-dictionary<TAB>1
+ *     # comment lines start with '#'
+ *     word<TAB>count                 one word per line; count = occurrences in the training corpus
+ * Words are matched case-insensitively; possessives (WORD's) are accepted when WORD is known.
+ * The user dictionary is plain UTF-8 text, one word per line ('#' starts a comment).
+ */
+#ifndef AUTOCORRECT_CORRECTOR_H
+#define AUTOCORRECT_CORRECTOR_H
+
+#include "autocorrect/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AC_DICT_FORMAT_VERSION 1
+#define AC_WORD_MAX 64               /* bytes in the longest word we look at (longer: left alone) */
+#define AC_CORRECT_MAX_CANDIDATES 8  /* candidates kept per correction */
+
+typedef struct ac_dict ac_dict;
+
+/* --- dictionary -------------------------------------------------------------------------------- */
+
+/* Loads a dictionary file (format above) and builds its candidate index (about 0.2 s and 30 MB for
+ * 130,000 words). On success *out owns everything; free it with ac_dict_free. Errors: AC_E_IO,
+ * AC_E_FORMAT (bad header, version, line or UTF-8, with the line number), AC_E_NOMEM. */
+int ac_dict_load(const char *path, ac_dict **out, char *err);
+
+/* The same from a memory buffer (tests, fuzzers): `data` holds `len` bytes in the file format. */
+int ac_dict_parse(const char *data, size_t len, ac_dict **out, char *err);
+
+void ac_dict_free(ac_dict *dict);
+
+/* Number of distinct words (case-insensitive) in the dictionary, user words not counted. */
+size_t ac_dict_size(const ac_dict *dict);
+
+/* Word status for ac_dict_lookup. */
+enum ac_word_status {
+    AC_WORD_UNKNOWN = 0, /* in neither dictionary */
+    AC_WORD_KNOWN = 1,   /* in the dictionary (case-insensitive, possessive 's accepted) */
+    AC_WORD_USER = 2,    /* in the user's dictionary: never corrected */
+};
+
+/* Looks up `len` bytes of UTF-8 (not NUL-terminated). Returns an ac_word_status; *count (may be
+ * NULL) gets the word's corpus count (0 for user words and unknown words). Invalid UTF-8: unknown. */
+int ac_dict_lookup(const ac_dict *dict, const char *word, size_t len, uint64_t *count);
+
+/* Writes the default user dictionary path, $XDG_DATA_HOME/autocorrect/user-dictionary.txt (with
+ * $XDG_DATA_HOME defaulting to ~/.local/share), into out[n]. AC_E_ARG when HOME is unset too,
+ * AC_E_LIMIT when n is too small. */
+int ac_dict_user_path(char *out, size_t n, char *err);
+
+/* Adds the words of a user dictionary file to `dict` (path NULL: the default path). A missing file
+ * is not an error (nothing is added). Lines that are not a single valid word are skipped. */
+int ac_dict_user_load(ac_dict *dict, const char *path, char *err);
+
+/* Adds `word` (NUL-terminated UTF-8, letters with inner apostrophes or hyphens, at most AC_WORD_MAX
+ * bytes) to the user dictionary file at `path` (NULL: the default path) and to `dict` (may be
+ * NULL). The file and its directory are created when missing (file 0600, directory 0700); the line
+ * is appended with one O_APPEND write, so concurrent writers never interleave. A word already in the
+ * file is not added twice. Errors: AC_E_ARG (not a word), AC_E_IO. */
+int ac_dict_add_user_word(ac_dict *dict, const char *path, const char *word, char *err);
+
+/* --- error model ------------------------------------------------------------------------------- */
+
+/* The error model: natural-log probabilities of typing slips. A slip's log-probability is added
+ * once per edit; the cheapest alignment of the typed word with a candidate gives log P(typed|cand). */
+typedef struct ac_error_model {
+    float keep;             /* log P(a word is typed as meant) */
+    float substitute;       /* a letter replaced by an unrelated one */
+    float substitute_near;  /* a letter replaced by a keyboard neighbour (QWERTY) */
+    float substitute_vowel; /* a vowel replaced by another vowel */
+    float insert;           /* an extra letter */
+    float insert_near;      /* an extra letter that repeats, or is a keyboard neighbour of, a letter beside it */
+    float omit;             /* a letter left out */
+    float omit_double;      /* one letter of a double letter left out ("leter"), or an apostrophe */
+    float transpose;        /* two adjacent letters swapped */
+    float first_letter;     /* added when an edit touches the first letter (people rarely slip there) */
+} ac_error_model;
+
+ac_error_model ac_error_model_default(void);
+
+/* log P(typed | intended) under `model` for two UTF-8 words (compared case-insensitively), or
+ * -INFINITY when they are more than 2 edits apart or not valid UTF-8. */
+float ac_error_model_score(const ac_error_model *model, const char *typed, size_t typed_len,
+                           const char *intended, size_t intended_len);
+
+/* Edit distance (Damerau-Levenshtein, optimal string alignment, over code points, case-insensitive)
+ * between two UTF-8 words; -1 for invalid UTF-8 or words over AC_WORD_MAX bytes. */
+int ac_edit_distance(const char *a, size_t a_len, const char *b, size_t b_len);
+
+/* --- candidates and corrections ---------------------------------------------------------------- */
+
+typedef struct ac_candidate {
+    char text[AC_WORD_MAX + 8]; /* the replacement, NUL-terminated, capitalised like the original */
+    float score;                /* log posterior among the options considered (<= 0) */
+    float channel;              /* log P(typed | candidate) from the error model */
+    float language;             /* log P(candidate): unigram frequency, or the context scorer's */
+    int distance;               /* edit distance from the typed word */
+} ac_candidate;
+
+/* A context scorer: the language model's view. For each option[i] (NUL-terminated UTF-8 word) it
+ * writes logp[i] = log P(option[i] right | left), the log-probability of the option, followed by
+ * `right`, after `left`. `left` is the text before the word with earlier corrections applied;
+ * `right` is up to right_words words of the original text after the word ("" when none). Returns
+ * AC_OK or an error status with a message in err; on error the corrector falls back to the
+ * dictionary ranking for that word. Called from the thread that calls ac_correct_text. */
+typedef int (*ac_context_score_fn)(void *user, const char *left, size_t left_len, const char *right,
+                                   size_t right_len, const char *const *options, int n_options,
+                                   float *logp /* [n_options] */, char *err);
+
+typedef struct ac_context_scorer {
+    ac_context_score_fn score;
+    void *user;
+} ac_context_scorer;
+
+/* Which words ac_correct_text considers. */
+enum ac_correct_scope {
+    AC_CORRECT_ALL = 0,  /* every word; the end of the text ends a word (the CLI filter) */
+    AC_CORRECT_LAST = 1, /* the last `last_words` complete words: a word still being typed (text
+                            ends inside it) is never touched (the daemon, while typing) */
+};
+
+typedef struct ac_correct_params {
+    int scope;                /* enum ac_correct_scope */
+    int last_words;           /* with AC_CORRECT_LAST: how many complete words at the end (>= 1) */
+    int max_distance;         /* 1 or 2: edits allowed for candidates; words of 4 letters or less use 1 */
+    int max_candidates;       /* candidates reported per correction, <= AC_CORRECT_MAX_CANDIDATES */
+    int lm_candidates;        /* candidates (by dictionary ranking) rescored by the context scorer */
+    int right_words;          /* words of right context given to the scorer (0: none) */
+    float unigram_weight;     /* weight of log P(candidate) when there is no context scorer */
+    float lm_weight;          /* lambda: weight of the context scorer's log-probabilities */
+    float unknown_logp;       /* log P(a real word missing from the dictionary), the "keep" option's
+                                 language score for an unknown word without a scorer */
+    float unknown_penalty;    /* with a scorer: added to "keep" for a word missing from the dictionary */
+    float real_word_margin;   /* with a scorer: how much a real-word correction must beat "keep" by */
+    float min_posterior;      /* a correction needs at least this posterior probability (0..1) */
+    ac_error_model error_model;
+    ac_context_scorer scorer; /* scorer.score NULL: dictionary only */
+} ac_correct_params;
+
+ac_correct_params ac_correct_default_params(void);
+
+typedef struct ac_correction {
+    size_t start, end;                /* byte offsets of the original word in the text */
+    char original[AC_WORD_MAX + 8];   /* the word as typed, NUL-terminated */
+    char replacement[AC_WORD_MAX + 8];/* = candidates[0].text */
+    float score;                      /* = candidates[0].score: log posterior of the replacement */
+    int real_word;                    /* 1 when the original is a dictionary word (their -> there) */
+    int n_candidates;                 /* >= 1 */
+    ac_candidate candidates[AC_CORRECT_MAX_CANDIDATES]; /* best first */
+} ac_correction;
+
+/* Finds the misspellings in `len` bytes of UTF-8 `text` (need not be NUL-terminated) and writes up
+ * to max_out corrections, in text order, into out; *n_out gets how many. Only words judged
+ * misspelled are reported. Errors: AC_E_FORMAT for invalid UTF-8 (nothing is corrected),
+ * AC_E_ARG for bad params; a scorer error falls back to dictionary ranking and is not returned. */
+int ac_correct_text(const ac_dict *dict, const char *text, size_t len, const ac_correct_params *params,
+                    ac_correction *out, int max_out, int *n_out, char *err);
+
+/* Ranks corrections for one word (`word_len` bytes) as if it sat between `left` and `right`
+ * (either may be NULL with length 0), whether or not it would be corrected: the evaluation's entry
+ * point and the way to show a candidates menu. Returns the number of candidates written to out
+ * (0 when none is within reach or the word is not eligible), or a negative status. */
+int ac_correct_word(const ac_dict *dict, const char *left, size_t left_len, const char *word,
+                    size_t word_len, const char *right, size_t right_len,
+                    const ac_correct_params *params, ac_candidate *out, int max_out, char *err);
+
+/* Appends `text` with the corrections applied (in text order, not overlapping, as ac_correct_text
+ * writes them) to out. AC_OK or AC_E_NOMEM / AC_E_ARG (overlapping or out-of-range corrections). */
+int ac_correct_apply(const char *text, size_t len, const ac_correction *corrections, int n, ac_buf *out);
+
+/* --- language-model scorer (implemented in the decoder module: src/decoder/correct_lm.c) --------- */
+/* Declared in autocorrect/decoder.h's companion section below once the engine API is final. */
+
+#ifdef __cplusplus
+}
+#endif
+#endif
