@@ -21,5 +21,6 @@
 #include "autocorrect/tokenizer.h"
 #include "autocorrect/engine.h"
 #include "autocorrect/corrector.h"
+#include "autocorrect/decoder.h"
 
 #endif

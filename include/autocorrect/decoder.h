@@ -41,16 +41,20 @@
  * the typed text ends in " bro". It works on bytes, so a text ending inside a multi-byte UTF-8
  * character is completed too (the completion then starts with the character's remaining bytes).
  *
- * Caching. A cache keeps `n_contexts` engine sessions (LRU). A request reuses the session sharing
- * the longest token prefix with it (rewind, then prefill only the rest), and beams fork from it
- * without copying its KV cache. Results do not depend on whether the cache was used.
+ * Caching. A cache keeps `n_contexts` engine sessions (LRU) and the next-token logits after each. A
+ * request reuses the session sharing the longest token prefix with it (rewind, then prefill only
+ * the rest; an identical context prefills nothing) when that loses little of what the session holds
+ * (nothing, at most 8 tokens, or the shared prefix is 32 tokens or more); otherwise it takes the least
+ * recently used session. Beams fork from the session without copying its KV cache. Typing one more
+ * character prefills 0 to 2 tokens. Results do not depend on whether the cache was used.
  *
  * Long contexts. A model sees at most n_ctx positions; the decoder keeps the tail of the text. The
  * cut moves in steps of half a window so that consecutive keystrokes keep the same cut, and so the
- * same cached prefix: with W = n_ctx - max_tokens tokens of room, a context of n > W tokens drops its
- * first k * (W/2) tokens, the smallest k that leaves at most W. Texts over 16 * n_ctx bytes are first
- * cut, for the encoder's sake, at a multiple of 8 * n_ctx bytes moved forward past the next space.
- * An uncut context starts with the end-of-text token (as GPT-2 saw documents start in training).
+ * same cached prefix: the context may hold W = n_ctx - max(n_ctx / 4, max_tokens) tokens (the rest
+ * is room to decode), and a context of n > W tokens drops its first k * (W/2) tokens, the smallest k
+ * that leaves at most W. Texts over 16 * n_ctx bytes are first cut, for the encoder's sake, at a
+ * multiple of 8 * n_ctx bytes moved forward past the next space or newline. An uncut context
+ * starts with the end-of-text token (as GPT-2 saw documents start in training).
  *
  * Threads. A completer is immutable after creation and may be shared by threads. A cache, and the
  * result of a call, belong to one thread at a time; two caches may run in two threads at once (they
@@ -85,7 +89,9 @@ enum ac_stop {
 typedef struct ac_complete_params {
     int beam_width;        /* beams searched, and the most completions returned: 1..16 and at most the
                             * cache's max_beams. Default 5 */
-    int max_tokens;        /* the most tokens decoded per completion, 1..64. Default 4 */
+    int max_tokens;        /* the most tokens decoded per completion, 1..64 and at most 3/4 of the
+                            * model's n_ctx (the first token may re-cover typed characters, see token
+                            * healing). Default 4 */
     int stop;              /* enum ac_stop. Default AC_STOP_PHRASE */
     float length_penalty;  /* alpha in sum(log p) / n^alpha: 0 ranks by total log-probability (short
                             * completions win), 1 by mean log-probability per token. Default 1 */

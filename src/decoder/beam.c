@@ -17,6 +17,7 @@
  *     stop rule cuts inside the token is a finished hypothesis (its text up to the cut); the rest,
  *     best first by total log-probability (every beam has decoded the same number of tokens), fill
  *     the next step's beam_width beams, skipping texts a better beam already holds.
+ *   - A proposal whose text can no longer be valid UTF-8 is dropped.
  *   - A finished hypothesis scores sum(log p) / n_tokens^length_penalty (the stop event counts as
  *     a token). Its text is trimmed to whole UTF-8 characters and passed through the after-cursor
  *     rules before it enters the pool of the 2 * beam_width best distinct texts.
@@ -433,6 +434,9 @@ int ac__beam_search(const ac__vocab *v, const ac__scorer *sc, ac__beam_scratch *
                     started = started || ac__has_word_char(s->tmp + len, (size_t)add);
                 len += add;
             }
+            /* Bytes that can never become valid UTF-8 (a byte token in the wrong place) end a beam. */
+            if (len > b->len && !ac__utf8_viable(p->pending, p->pending_len, s->tmp, (size_t)len))
+                continue;
             if (c->stop >= 0) {
                 pool_offer(&q, s->tmp, len, c->sum, b->n_tok + 1);
                 continue;

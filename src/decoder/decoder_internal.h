@@ -41,6 +41,10 @@ size_t ac__utf8_incomplete_tail(const char *s, size_t n);
  * boundary: trims a completion's cut-off last character and everything from its first bad byte. */
 size_t ac__utf8_keep(const char *pending, size_t np, const char *s, size_t n);
 
+/* 1 when pending[0..np) + s[0..n) is valid UTF-8 or a prefix of valid UTF-8 (it may end inside a
+ * character): 0 means no continuation can make it valid, so a beam holding it is dead. */
+int ac__utf8_viable(const char *pending, size_t np, const char *s, size_t n);
+
 /* The after-cursor rules on a completion text[0..*len): (1) when the text after the cursor already
  * starts with the completion, it only repeats it: returns 0 (drop); (2) when the completion's last
  * words (from a word boundary of the completion) are the words the text after the cursor starts with,

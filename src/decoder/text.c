@@ -169,6 +169,34 @@ size_t ac__utf8_keep(const char *pending, size_t np, const char *s, size_t n)
     return i;
 }
 
+int ac__utf8_viable(const char *pending, size_t np, const char *s, size_t n)
+{
+    int need = 0;
+    unsigned lo = 0x80, hi = 0xbf;
+    for (size_t i = 0; i < np + n; i++) {
+        unsigned c = (unsigned char)(i < np ? pending[i] : s[i - np]);
+        if (need == 0) {
+            if (c < 0x80)
+                continue;
+            lo = 0x80, hi = 0xbf;
+            if (c >= 0xc2 && c <= 0xdf) need = 1;
+            else if (c == 0xe0) need = 2, lo = 0xa0;
+            else if (c == 0xed) need = 2, hi = 0x9f;
+            else if (c >= 0xe1 && c <= 0xef) need = 2;
+            else if (c == 0xf0) need = 3, lo = 0x90;
+            else if (c >= 0xf1 && c <= 0xf3) need = 3;
+            else if (c == 0xf4) need = 3, hi = 0x8f;
+            else return 0;
+        } else {
+            if (c < lo || c > hi)
+                return 0;
+            need--;
+            lo = 0x80, hi = 0xbf;
+        }
+    }
+    return 1;
+}
+
 /* Byte-level word test for the after-cursor boundaries: ASCII classes, other bytes as letters. */
 static int word_byte(unsigned char c)
 {

@@ -428,6 +428,12 @@ static void utf8_and_after_rules(void)
     CHECK(ac__utf8_keep("\xc3", 1, "t", 1) == 0);     /* does not finish the typed character */
     CHECK(ac__utf8_keep("", 0, "ab\xe2\x80", 4) == 2); /* a cut-off last character goes */
     CHECK(ac__utf8_keep("", 0, "a\xffz", 3) == 1);     /* so does everything from a bad byte */
+    CHECK(ac__utf8_viable("\xc3", 1, "", 0) == 1);
+    CHECK(ac__utf8_viable("\xc3", 1, "\xa9", 1) == 1);
+    CHECK(ac__utf8_viable("\xc3", 1, "a", 1) == 0);
+    CHECK(ac__utf8_viable("", 0, "ok\xe2\x80", 4) == 1);
+    CHECK(ac__utf8_viable("", 0, "\xed\xa0\x80", 3) == 0); /* a surrogate */
+    CHECK(ac__utf8_viable("", 0, "\x80", 1) == 0);
     size_t n = 4;
     CHECK(ac__after_rule(" cat", &n, " cat sat", 8) == 0);
     n = 4;
