@@ -256,36 +256,21 @@ static void model_free(ac__onnx_model *m)
     memset(m, 0, sizeof *m);
 }
 
-/* Maps, parses and indexes the file. */
-static int model_open(ac__onnx_model *m, const char *path, char *err)
+/* Parses `len` bytes of ONNX protobuf and indexes the graph. m->path and m->dir are set. */
+static int model_parse(ac__onnx_model *m, const void *data, size_t len, char *err)
 {
-    memset(m, 0, sizeof *m);
-    m->path = path;
-    const char *slash = strrchr(path, '/');
-    m->dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
-    if (!m->dir)
-        return ac__errorf(err, AC_E_NOMEM, "out of memory");
-
-    const void *addr;
-    size_t len;
-    int rc = ac_file_map(path, &addr, &len, err);
-    if (rc)
-        return rc;
     if (len == 0)
-        return ac__errorf(err, AC_E_FORMAT, "%s is empty, not an ONNX model", path);
-    if (len >= AC__ONNX_MAX_FILE) {
-        ac_file_unmap(addr, len);
+        return ac__errorf(err, AC_E_FORMAT, "%s is empty, not an ONNX model", m->path);
+    if (len >= AC__ONNX_MAX_FILE)
         return ac__errorf(err, AC_E_LIMIT, "%s is %zu bytes; an ONNX protobuf must be under 2 GiB "
-                          "(bigger models keep their weights in external data files)", path, len);
-    }
-    m->proto = onnx__model_proto__unpack(NULL, len, addr);
-    ac_file_unmap(addr, len);
+                          "(bigger models keep their weights in external data files)", m->path, len);
+    m->proto = onnx__model_proto__unpack(NULL, len, data);
     if (!m->proto)
         return ac__errorf(err, AC_E_FORMAT, "%s is not a valid ONNX model (the protobuf does not parse: "
-                          "truncated or not ONNX)", path);
+                          "truncated or not ONNX)", m->path);
     m->graph = m->proto->graph;
     if (!m->graph || m->graph->n_node == 0)
-        return ac__errorf(err, AC_E_FORMAT, "%s: the ONNX model has no graph (not an ONNX model?)", path);
+        return ac__errorf(err, AC_E_FORMAT, "%s: the ONNX model has no graph (not an ONNX model?)", m->path);
 
     m->opset = -1;
     for (size_t i = 0; i < m->proto->n_opset_import; i++) {
@@ -294,10 +279,19 @@ static int model_open(ac__onnx_model *m, const char *path, char *err)
             m->opset = (int)o->version;
     }
     if (m->opset < 0)
-        return ac__errorf(err, AC_E_FORMAT, "%s: the model imports no default ONNX operator set", path);
+        return ac__errorf(err, AC_E_FORMAT, "%s: the model imports no default ONNX operator set", m->path);
     if (m->opset < 7)
-        return ac__errorf(err, AC_E_UNSUPPORTED, "%s: opset %d is too old (13 to 21 are supported)", path, m->opset);
+        return ac__errorf(err, AC_E_UNSUPPORTED, "%s: opset %d is too old (13 to 21 are supported)", m->path,
+                          m->opset);
     return index_build(m, err);
+}
+
+static int model_init(ac__onnx_model *m, const char *name, const char *dir, char *err)
+{
+    memset(m, 0, sizeof *m);
+    m->path = name;
+    m->dir = strdup(dir && *dir ? dir : ".");
+    return m->dir ? AC_OK : ac__errorf(err, AC_E_NOMEM, "out of memory");
 }
 
 /* ------------------------------------------------------------------ writing the weights */
@@ -402,25 +396,56 @@ static int weights_write(ac__onnx_model *m, const ac__onnx_plan *plan, ac__gpt2_
     return rc;
 }
 
-int ac__onnx_load_weights(const char *path, ac__gpt2_weights *w, char *err)
+/* After parsing: recognise, convert, validate; frees m. */
+static int load_finish(ac__onnx_model *m, int rc, ac__gpt2_weights *w, char *err)
 {
-    memset(w, 0, sizeof *w);
-    ac__onnx_model m;
     ac__onnx_plan plan;
     memset(&plan, 0, sizeof plan);
-    int rc = model_open(&m, path, err);
     if (!rc)
-        rc = ac__onnx_gpt2_recognise(&m, &plan, err);
+        rc = ac__onnx_gpt2_recognise(m, &plan, err);
     if (!rc)
-        rc = weights_write(&m, &plan, w, err);
+        rc = weights_write(m, &plan, w, err);
     if (!rc) {
-        snprintf(w->source, sizeof w->source, "onnx opset %d, %s weights, %s head%s", m.opset,
+        snprintf(w->source, sizeof w->source, "onnx opset %d, %s weights, %s head%s", m->opset,
                  plan.weights_desc, w->lm_head ? "untied" : "tied", plan.past_inputs ? ", past inputs" : "");
         rc = ac__gpt2_weights_validate(w, err);
     }
     ac__onnx_plan_free(&plan);
-    model_free(&m);
+    model_free(m);
     if (rc)
         ac__gpt2_weights_free(w);
     return rc;
+}
+
+int ac__onnx_load_weights(const char *path, ac__gpt2_weights *w, char *err)
+{
+    memset(w, 0, sizeof *w);
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+    ac__onnx_model m;
+    int rc = dir ? model_init(&m, path, dir, err) : ac__errorf(err, AC_E_NOMEM, "out of memory");
+    free(dir);
+    if (rc)
+        return rc;
+    const void *addr = NULL;
+    size_t len = 0;
+    rc = ac_file_map(path, &addr, &len, err);
+    if (!rc) {
+        /* protobuf-c copies what it keeps, so the mapping can go right after the parse */
+        rc = model_parse(&m, addr, len, err);
+        ac_file_unmap(addr, len);
+    }
+    return load_finish(&m, rc, w, err);
+}
+
+int ac__onnx_load_weights_mem(const void *data, size_t len, const char *name, const char *dir,
+                              ac__gpt2_weights *w, char *err)
+{
+    memset(w, 0, sizeof *w);
+    ac__onnx_model m;
+    int rc = model_init(&m, name ? name : "(memory)", dir, err);
+    if (rc)
+        return rc;
+    rc = model_parse(&m, data, len, err);
+    return load_finish(&m, rc, w, err);
 }

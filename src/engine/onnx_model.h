@@ -96,6 +96,12 @@ typedef struct ac__onnx_wref {
 
 /* ------------------------------------------------------------------ onnx_load.c */
 
+/* ac__onnx_load_weights on a model already in memory (data, len bytes), as the tests and fuzzers
+ * call it: `name` is used in messages, `dir` is where external data files are looked up (NULL:
+ * the current directory). The caller keeps ownership of data. Same results as the file loader. */
+int ac__onnx_load_weights_mem(const void *data, size_t len, const char *name, const char *dir,
+                              ac__gpt2_weights *w, char *err);
+
 /* Index of the value called `name`, or -1. */
 int ac__onnx_value_find(const ac__onnx_model *m, const char *name);
 
