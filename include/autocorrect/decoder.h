@@ -26,7 +26,9 @@
  * p of the first tokens (those that must reproduce the typed characters, see "token healing"
  * below) is renormalised over the tokens consistent with those characters, so the score estimates
  * log P(completion | typed text). Completions are sorted best first, distinct as text, and none
- * scores below min_score (the abstain threshold: a request may return no completion at all).
+ * scores below min_score (the abstain threshold: a request may return no completion at all). A
+ * completion is valid UTF-8 together with the typed text, and holds no control character but tab
+ * and newline.
  *
  * Stop rules (one per request): AC_STOP_WORD ends a completion where the current (or, after a
  * space, the next) word ends; AC_STOP_PHRASE ends it after a clause or sentence mark . , ; : ! ?

@@ -22,5 +22,23 @@ char *ac_cli_read_stdin(size_t max_bytes, size_t *len);
 
 /* The subcommands (one file each). */
 int ac_cmd_version(int argc, char **argv);
+int ac_cmd_complete(int argc, char **argv);
+
+/* `complete`, in three steps the daemon client shares (cmd_complete.c): parse the options (returns an
+ * exit status to return at once, or -1 to go on; free with ac_cli_complete_opts_free), complete (in
+ * process: loads the model for one request), print one completion per line or the JSON reply. */
+#include "autocorrect/decoder.h"
+typedef struct ac_cli_complete_opts {
+    const char *model, *tokenizer; /* NULL: the defaults */
+    int json, threads;
+    ac_complete_params params;
+    char *text;                    /* the text before the cursor (owned) */
+    size_t text_len;
+} ac_cli_complete_opts;
+void ac_cli_complete_opts_init(ac_cli_complete_opts *o);
+int ac_cli_complete_parse(int argc, char **argv, ac_cli_complete_opts *o);
+void ac_cli_complete_opts_free(ac_cli_complete_opts *o);
+int ac_cli_complete_in_process(const ac_cli_complete_opts *o, ac_complete_result *r, char *err);
+int ac_cli_complete_print(FILE *f, const ac_cli_complete_opts *o, const ac_complete_result *r);
 
 #endif

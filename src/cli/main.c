@@ -11,6 +11,7 @@
 /* One row per subcommand, in the order `--help` lists them. */
 static const ac_cli_command commands[] = {
     {"version", ac_cmd_version, "print the version"},
+    {"complete", ac_cmd_complete, "completions of a text (what follows the cursor at its end)"},
 };
 
 static void print_usage(FILE *f)

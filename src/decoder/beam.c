@@ -288,15 +288,16 @@ static void propose(search *q, int bi, const float *L, int *nc)
         return;
     }
 
-    /* Free step: log-softmax over every token the model may generate (end of text included). */
+    /* Free step: log-softmax over every token the model may generate (end of text included; no
+     * control characters). */
     const int16_t *stop_at = v->stop_at[p->stop][b->started ? 1 : 0];
     float m = -INFINITY;
     for (int t = 0; t < v->n_vocab; t++)
-        if ((!v->special[t] || t == v->eos) && L[t] > m)
+        if (((!v->special[t] && !v->control[t]) || t == v->eos) && L[t] > m)
             m = L[t];
     double z = 0, z_stop = 0;
     for (int t = 0; t < v->n_vocab; t++) {
-        if (v->special[t] && t != v->eos)
+        if ((v->special[t] && t != v->eos) || v->control[t])
             continue;
         double e = exp((double)L[t] - m);
         z += e;

@@ -63,6 +63,8 @@ typedef struct ac__vocab {
     char *blob;               /* every token's bytes, back to back */
     uint32_t *off;            /* [n_vocab + 1]: token t is blob[off[t] .. off[t+1]) */
     uint8_t *special;         /* [n_vocab] 1: never generated as text (eos is scored as a stop) */
+    uint8_t *control;         /* [n_vocab] 1: holds a control byte (below 0x20 but tab, CR and LF, or
+                               * DEL): matched when typed, never proposed freely */
     int16_t *stop_at[AC__N_STOP][2];  /* [n_vocab] ac__stop_scan from the token's start, by rule and
                                        * word state: bytes kept, or -1 (no stop inside the token) */
     uint8_t *sets_started;    /* [n_vocab] 1: the token contains a word character */

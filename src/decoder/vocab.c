@@ -16,6 +16,7 @@ void ac__vocab_free(ac__vocab *v)
     free(v->blob);
     free(v->off);
     free(v->special);
+    free(v->control);
     for (int r = 0; r < AC__N_STOP; r++)
         for (int s = 0; s < 2; s++)
             free(v->stop_at[r][s]);
@@ -71,9 +72,10 @@ int ac__vocab_init(ac__vocab *v, int n_vocab, ac__token_bytes_fn get, void *ctx,
     v->blob = malloc(total + 1);
     v->off = malloc(sizeof(uint32_t) * ((size_t)n_vocab + 1));
     v->special = calloc((size_t)n_vocab, 1);
+    v->control = calloc((size_t)n_vocab, 1);
     v->sets_started = calloc((size_t)n_vocab, 1);
     v->sorted = malloc(sizeof(int32_t) * (size_t)n_vocab);
-    int ok = v->blob && v->off && v->special && v->sets_started && v->sorted;
+    int ok = v->blob && v->off && v->special && v->control && v->sets_started && v->sorted;
     for (int r = 0; r < AC__N_STOP; r++)
         for (int s = 0; s < 2; s++)
             ok = ok && (v->stop_at[r][s] = malloc(sizeof(int16_t) * (size_t)n_vocab)) != NULL;
@@ -94,6 +96,11 @@ int ac__vocab_init(ac__vocab *v, int n_vocab, ac__token_bytes_fn get, void *ctx,
         pos += len;
         /* An empty token would let a beam loop in place: never generate one. */
         v->special[t] = special || len == 0 || t == v->eos;
+        for (size_t i = 0; i < len && !v->special[t]; i++) {
+            unsigned char c = (unsigned char)b[i];
+            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
+                v->control[t] = 1;
+        }
         if ((int)len > v->max_len)
             v->max_len = (int)len;
     }

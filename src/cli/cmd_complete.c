@@ -1,0 +1,324 @@
+/* cmd_complete.c: `autocorrect complete`: completions of a text, one per line or as JSON.
+ *
+ * The command is three steps kept apart so that the daemon client can share them: parse the options
+ * into an ac_cli_complete_opts (ac_cli_complete_parse), get an ac_complete_result (in process here
+ * with ac_cli_complete_in_process; from the daemon later), and print it (ac_cli_complete_print).
+ * Not the decoder (src/decoder/).
+ */
+#include "cli/cli.h"
+
+#include "autocorrect/decoder.h"
+#include "autocorrect/tokenizer.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define DEFAULT_MODEL "models/default"
+#define INPUT_LIMIT (16u << 20)
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: autocorrect complete [--model PATH] [--json] [--beams N] [--max-tokens N]\n"
+            "                            [--stop word|phrase|line] [OPTIONS] [TEXT]\n"
+            "\n"
+            "Prints completions of TEXT (default: standard input, one trailing newline removed), best\n"
+            "first, one per line: what would follow the cursor at the end of TEXT. With --json:\n"
+            "  {\"completions\":[{\"text\":\"...\",\"score\":-1.2}],\"partial\":false,\"abstained\":0,\n"
+            "   \"timings\":{\"cached_tokens\":0,\"new_tokens\":5,\"ms\":3.1}}\n"
+            "\n"
+            "  --model PATH       a model directory (model.onnx or config.json + model.safetensors, with\n"
+            "                     the tokenizer files) or an .onnx file; default $AUTOCORRECT_MODEL, else\n"
+            "                     " DEFAULT_MODEL " when it holds a model\n"
+            "  --tokenizer PATH   the tokenizer, when it is not next to the model\n"
+            "  --beams N          completions searched and shown at most (default 5, at most 16)\n"
+            "  --max-tokens N     tokens per completion at most (default 4)\n"
+            "  --stop RULE        word, phrase (default) or line: where a completion ends\n"
+            "  --after TEXT       the text after the cursor (completions do not repeat it)\n"
+            "  --min-score X      abstain threshold: drop completions scoring below X (default -2.5;\n"
+            "                     -inf keeps all)\n"
+            "  --length-penalty A score = sum(log p) / n_tokens^A (default 1)\n"
+            "  --deadline-ms N    time budget in ms; past it the best so far come back, partial\n"
+            "  --threads N        threads for the model (default 2)\n");
+}
+
+void ac_cli_complete_opts_init(ac_cli_complete_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->params = ac_complete_default_params();
+    o->threads = 2;
+}
+
+static int parse_int(const char *name, const char *v, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi) {
+        fprintf(stderr, "autocorrect complete: %s takes a number in %d..%d, not '%s'\n", name, lo, hi, v);
+        return -1;
+    }
+    *out = (int)x;
+    return 0;
+}
+
+static int parse_float(const char *name, const char *v, float *out)
+{
+    char *end;
+    errno = 0;
+    float x = strtof(v, &end);
+    if (errno || end == v || *end || isnan(x)) {
+        fprintf(stderr, "autocorrect complete: %s takes a number, not '%s'\n", name, v);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+int ac_cli_complete_parse(int argc, char **argv, ac_cli_complete_opts *o)
+{
+    ac_cli_complete_opts_init(o);
+    const char *text = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = 1;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return AC_EXIT_OK;
+        } else if (!strcmp(a, "--json")) {
+            o->json = 1;
+            takes = 0;
+        } else if (!strcmp(a, "--") && i + 1 < argc) {
+            if (text || i + 2 < argc)
+                goto extra;
+            text = argv[++i];
+            continue;
+        } else if (a[0] == '-' && a[1] == '-' && !v) {
+            fprintf(stderr, "autocorrect complete: %s needs a value\n", a);
+            return AC_EXIT_USAGE;
+        } else if (!strcmp(a, "--model")) {
+            o->model = v;
+        } else if (!strcmp(a, "--tokenizer")) {
+            o->tokenizer = v;
+        } else if (!strcmp(a, "--beams")) {
+            if (parse_int(a, v, 1, AC_COMPLETE_MAX_BEAMS, &o->params.beam_width))
+                return AC_EXIT_USAGE;
+        } else if (!strcmp(a, "--max-tokens")) {
+            if (parse_int(a, v, 1, AC_COMPLETE_MAX_TOKENS, &o->params.max_tokens))
+                return AC_EXIT_USAGE;
+        } else if (!strcmp(a, "--stop")) {
+            o->params.stop = ac_stop_from_name(v);
+            if (o->params.stop < 0) {
+                fprintf(stderr, "autocorrect complete: --stop is word, phrase or line, not '%s'\n", v);
+                return AC_EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--after")) {
+            o->params.after = v;
+            o->params.after_len = strlen(v);
+        } else if (!strcmp(a, "--min-score")) {
+            if (parse_float(a, v, &o->params.min_score))
+                return AC_EXIT_USAGE;
+        } else if (!strcmp(a, "--length-penalty")) {
+            if (parse_float(a, v, &o->params.length_penalty))
+                return AC_EXIT_USAGE;
+        } else if (!strcmp(a, "--deadline-ms")) {
+            if (parse_int(a, v, 0, 3600000, &o->params.deadline_ms))
+                return AC_EXIT_USAGE;
+        } else if (!strcmp(a, "--threads")) {
+            if (parse_int(a, v, 1, 256, &o->threads))
+                return AC_EXIT_USAGE;
+        } else if (a[0] == '-' && a[1] == '-') {
+            fprintf(stderr, "autocorrect complete: unknown option %s (see --help)\n", a);
+            return AC_EXIT_USAGE;
+        } else {
+            if (text)
+                goto extra;
+            text = a;
+            takes = 0;
+        }
+        i += takes;
+    }
+    if (text) {
+        o->text = strdup(text);
+        if (!o->text) {
+            fprintf(stderr, "autocorrect complete: out of memory\n");
+            return AC_EXIT_FAIL;
+        }
+        o->text_len = strlen(text);
+    } else {
+        o->text = ac_cli_read_stdin(INPUT_LIMIT, &o->text_len);
+        if (!o->text)
+            return AC_EXIT_FAIL;
+        if (o->text_len && o->text[o->text_len - 1] == '\n')
+            o->text[--o->text_len] = 0;
+    }
+    return -1;
+extra:
+    fprintf(stderr, "autocorrect complete: give one TEXT (quote it), or none to read standard input\n");
+    return AC_EXIT_USAGE;
+}
+
+void ac_cli_complete_opts_free(ac_cli_complete_opts *o)
+{
+    free(o->text);
+    o->text = NULL;
+}
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char p[PATH_MAX];
+    struct stat st;
+    return snprintf(p, sizeof p, "%s/%s", dir, name) < (int)sizeof p && stat(p, &st) == 0;
+}
+
+/* The model path: --model, $AUTOCORRECT_MODEL, or the default when it holds a model. */
+static const char *model_path(const ac_cli_complete_opts *o, char *err)
+{
+    if (o->model)
+        return o->model;
+    const char *env = getenv("AUTOCORRECT_MODEL");
+    if (env && *env)
+        return env;
+    if (is_dir(DEFAULT_MODEL) && (exists(DEFAULT_MODEL, "model.onnx") || exists(DEFAULT_MODEL, "model.safetensors")))
+        return DEFAULT_MODEL;
+    ac__errorf(err, AC_E_ARG, "no model: pass --model PATH (a directory with model.onnx and the tokenizer "
+                              "files); the default model " DEFAULT_MODEL " is not there yet");
+    return NULL;
+}
+
+int ac_cli_complete_in_process(const ac_cli_complete_opts *o, ac_complete_result *r, char *err)
+{
+    memset(r, 0, sizeof *r);
+    const char *path = model_path(o, err);
+    if (!path)
+        return AC_E_ARG;
+    /* The tokenizer: --tokenizer, else the model's directory. */
+    char dir[PATH_MAX];
+    const char *tok = o->tokenizer;
+    if (!tok) {
+        if (is_dir(path)) {
+            tok = path;
+        } else {
+            snprintf(dir, sizeof dir, "%s", path);
+            tok = dirname(dir);
+        }
+    }
+    ac_model *model = NULL;
+    ac_bpe *bpe = NULL;
+    ac_threadpool *tp = NULL;
+    ac_completer *c = NULL;
+    ac_complete_cache *cache = NULL;
+    int rc = ac_model_load(path, NULL, &model, err);
+    if (!rc)
+        rc = ac_bpe_load(tok, &bpe, err);
+    if (!rc && o->threads > 1 && !(tp = ac_threadpool_new(o->threads)))
+        rc = ac__errorf(err, AC_E_NOMEM, "cannot start %d threads", o->threads);
+    if (!rc)
+        rc = ac_completer_new(model, bpe, tp, &c, err);
+    if (!rc) {
+        ac_complete_cache_params cp = ac_complete_cache_default_params();
+        cp.n_contexts = 1;
+        if (o->params.beam_width > cp.max_beams)
+            cp.max_beams = o->params.beam_width;
+        rc = ac_complete_cache_new(c, &cp, &cache, err);
+    }
+    if (!rc)
+        rc = ac_complete(c, cache, o->text, o->text_len, &o->params, r, err);
+    ac_complete_cache_free(cache);
+    ac_completer_free(c);
+    ac_threadpool_free(tp);
+    ac_bpe_free(bpe);
+    ac_model_free(model);
+    return rc;
+}
+
+/* A JSON string of bytes that may not be valid UTF-8 (a completion finishing a character the text
+ * ends inside of starts with a continuation byte): invalid bytes become U+FFFD. */
+static json_t *json_bytes(const char *s, size_t n)
+{
+    json_t *j = json_stringn(s, n);
+    if (j)
+        return j;
+    ac_buf b = {0};
+    for (size_t i = 0; i < n;) {
+        size_t k = 1;
+        unsigned char c = (unsigned char)s[i];
+        int len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        json_t *probe = len && i + (size_t)len <= n ? json_stringn(s + i, (size_t)len) : NULL;
+        if (probe) {
+            k = (size_t)len;
+            ac_buf_append(&b, s + i, k);
+            json_decref(probe);
+        } else {
+            ac_buf_append(&b, "\xef\xbf\xbd", 3);
+        }
+        i += k;
+    }
+    j = json_stringn(b.data ? b.data : "", b.len);
+    ac_buf_free(&b);
+    return j;
+}
+
+int ac_cli_complete_print(FILE *f, const ac_cli_complete_opts *o, const ac_complete_result *r)
+{
+    if (!o->json) {
+        for (int i = 0; i < r->n; i++) {
+            fwrite(r->items[i].text, 1, r->items[i].len, f);
+            fputc('\n', f);
+        }
+        return fflush(f) == 0 ? AC_EXIT_OK : AC_EXIT_FAIL;
+    }
+    json_t *root = json_object(), *list = json_array(), *t = json_object();
+    for (int i = 0; i < r->n; i++) {
+        json_t *c = json_object();
+        json_object_set_new(c, "text", json_bytes(r->items[i].text, r->items[i].len));
+        json_object_set_new(c, "score", json_real(round(r->items[i].score * 1e4) / 1e4));
+        json_array_append_new(list, c);
+    }
+    json_object_set_new(root, "completions", list);
+    json_object_set_new(root, "partial", json_boolean(r->partial));
+    json_object_set_new(root, "abstained", json_integer(r->abstained));
+    json_object_set_new(t, "cached_tokens", json_integer(r->timings.cached_tokens));
+    json_object_set_new(t, "new_tokens", json_integer(r->timings.new_tokens));
+    json_object_set_new(t, "ms", json_real(round(r->timings.ms * 100) / 100));
+    json_object_set_new(root, "timings", t);
+    int rc = json_dumpf(root, f, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    json_decref(root);
+    fputc('\n', f);
+    return rc == 0 && fflush(f) == 0 ? AC_EXIT_OK : AC_EXIT_FAIL;
+}
+
+int ac_cmd_complete(int argc, char **argv)
+{
+    ac_cli_complete_opts o;
+    int rc = ac_cli_complete_parse(argc, argv, &o);
+    if (rc >= 0) {
+        ac_cli_complete_opts_free(&o);
+        return rc;
+    }
+    char err[AC_ERR_SIZE];
+    ac_complete_result r;
+    if (ac_cli_complete_in_process(&o, &r, err)) {
+        fprintf(stderr, "autocorrect complete: %s\n", err);
+        ac_complete_result_free(&r);
+        ac_cli_complete_opts_free(&o);
+        return AC_EXIT_FAIL;
+    }
+    rc = ac_cli_complete_print(stdout, &o, &r);
+    ac_complete_result_free(&r);
+    ac_cli_complete_opts_free(&o);
+    return rc;
+}
