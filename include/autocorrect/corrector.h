@@ -209,8 +209,50 @@ int ac_correct_word(const ac_dict *dict, const char *left, size_t left_len, cons
  * writes them) to out. AC_OK or AC_E_NOMEM / AC_E_ARG (overlapping or out-of-range corrections). */
 int ac_correct_apply(const char *text, size_t len, const ac_correction *corrections, int n, ac_buf *out);
 
-/* --- language-model scorer (implemented in the decoder module: src/decoder/correct_lm.c) --------- */
-/* Declared in autocorrect/decoder.h's companion section below once the engine API is final. */
+/* --- the language-model scorer (the decoder module: src/decoder/correct_lm.c) ------------------- */
+/* An ac_context_scorer that runs the engine: log P(option right | left) summed over the option's
+ * tokens (and the right context's), with GPT-2's convention that a word's tokens carry its leading
+ * space. It keeps one session holding the left context, reuses its longest common token prefix from
+ * call to call (so a text corrected left to right pays for each token once), forks it per option
+ * and decodes all options' tokens in batched steps. The left context is cut to the model's window
+ * (in steps of half a window, so consecutive calls keep their cached prefix); an uncut context
+ * starts with <|endoftext|>. Only words the dictionary finds suspicious reach it.
+ *
+ *     ac_lm_scorer *lm;
+ *     ac_lm_scorer_new(model, bpe, tp, &lm, err);        // model, bpe, tp outlive lm
+ *     ac_correct_params p = ac_correct_default_params();
+ *     p.scorer = ac_lm_scorer_context(lm);
+ *     ac_correct_text(dict, text, len, &p, fixes, 16, &n, err);
+ *     ac_lm_scorer_free(lm);
+ *
+ * A scorer belongs to one thread at a time (it owns an engine session family). */
+
+typedef struct ac_model ac_model;           /* engine.h */
+typedef struct ac_threadpool ac_threadpool; /* engine.h */
+typedef struct ac_bpe ac_bpe;               /* tokenizer.h */
+typedef struct ac_lm_scorer ac_lm_scorer;
+
+/* Creates a scorer over a loaded model and its tokenizer (`tp` may be NULL: one thread). Reserves
+ * its session (16 sequences of the model's n_ctx) and buffers here. AC_OK, or AC_E_ARG (tokenizer
+ * and model vocabularies differ) / AC_E_NOMEM with a message; *out NULL on error. */
+int ac_lm_scorer_new(const ac_model *model, const ac_bpe *bpe, ac_threadpool *tp, ac_lm_scorer **out,
+                     char *err);
+void ac_lm_scorer_free(ac_lm_scorer *lm);
+
+/* The scorer as an ac_context_scorer for ac_correct_params.scorer (valid while lm lives). */
+ac_context_scorer ac_lm_scorer_context(ac_lm_scorer *lm);
+
+/* What the scorer has done since it was created (for benchmarks). */
+typedef struct ac_lm_scorer_stats {
+    long calls;           /* words scored */
+    long options;         /* options scored */
+    long context_tokens;  /* tokens prefilled into the shared context session */
+    long option_tokens;   /* option and right-context tokens decoded (in batches) */
+    long decode_steps;    /* batched decode calls */
+    double seconds;       /* time spent in the scorer */
+} ac_lm_scorer_stats;
+
+ac_lm_scorer_stats ac_lm_scorer_get_stats(const ac_lm_scorer *lm);
 
 #ifdef __cplusplus
 }
