@@ -134,4 +134,30 @@ float *ac__beam_scratch_logits(ac__beam_scratch *s);
 int ac__beam_search(const ac__vocab *v, const ac__scorer *sc, ac__beam_scratch *s, const float *logits0,
                     const ac__beam_params *p, ac_complete_result *out, char *err);
 
+/* ------------------------------------------------------------------- keystroke simulation */
+
+/* The simulated user of bench/eval_keystrokes (keystrokes.c). Typing a target text, before every
+ * keystroke (at the start, after each typed character, after each accepted completion) the user is
+ * shown the top `shown` completions of what is typed so far. If some shown completion is a prefix of
+ * the rest of the target, the user accepts the longest such one, at the cost of one keystroke;
+ * otherwise the user types the next character (one keystroke per code point). Typing the whole
+ * target without completions costs one keystroke per code point. */
+typedef struct ac__ks_stats {
+    long chars;           /* code points of the targets: keystrokes without completion */
+    long keystrokes;      /* keystrokes with completion: characters typed + completions accepted */
+    long accepts;         /* completions accepted */
+    long accepted_chars;  /* code points entered by accepting */
+    long requests;        /* times completions were shown */
+} ac__ks_stats;
+
+/* Shows completions of text[0..len): writes up to `shown` of them, best first, to texts[] / lens[]
+ * (valid until the next call) and returns how many, or a negative status with a message. */
+typedef int (*ac__suggest_fn)(void *ctx, const char *text, size_t len, int shown, const char **texts,
+                              size_t *lens, char *err);
+
+/* Simulates typing target[0..len) with `shown` (1..AC_COMPLETE_MAX_BEAMS) completions shown, adding
+ * to *st. Returns AC_OK or the suggester's error. */
+int ac__keystroke_sim(const char *target, size_t len, int shown, ac__suggest_fn suggest, void *ctx,
+                      ac__ks_stats *st, char *err);
+
 #endif
