@@ -23,6 +23,9 @@ char *ac_cli_read_stdin(size_t max_bytes, size_t *len);
 /* The subcommands (one file each). */
 int ac_cmd_version(int argc, char **argv);
 int ac_cmd_complete(int argc, char **argv);
+int ac_cmd_tokenize(int argc, char **argv);
+int ac_cmd_detokenize(int argc, char **argv);
+int ac_cmd_tokenizer_train(int argc, char **argv);
 
 /* `complete`, in three steps the daemon client shares (cmd_complete.c): parse the options (returns an
  * exit status to return at once, or -1 to go on; free with ac_cli_complete_opts_free), complete (in

@@ -12,6 +12,9 @@
 static const ac_cli_command commands[] = {
     {"version", ac_cmd_version, "print the version"},
     {"complete", ac_cmd_complete, "completions of a text (what follows the cursor at its end)"},
+    {"tokenize", ac_cmd_tokenize, "text -> token ids (or a corpus -> uint16 ids with --out-u16)"},
+    {"detokenize", ac_cmd_detokenize, "token ids -> text"},
+    {"tokenizer-train", ac_cmd_tokenizer_train, "learn a byte-level BPE vocabulary from a corpus"},
 };
 
 static void print_usage(FILE *f)

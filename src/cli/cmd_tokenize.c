@@ -1,0 +1,218 @@
+/* cmd_tokenize.c: `autocorrect tokenize`: text -> token ids with a BPE tokenizer. Prints the ids of
+ * one text (standard input or a file), or in bulk mode (--out-u16) writes a training corpus as
+ * little-endian uint16 ids, each document followed by the <|endoftext|> id. Not the tokenizer itself
+ * (src/tokenizer/). */
+#include "cli/cli.h"
+
+#include "autocorrect/tokenizer.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: autocorrect tokenize --tokenizer PATH [--json] [--special] [INPUT]\n"
+            "       autocorrect tokenize --tokenizer PATH --out-u16 FILE [--special] [INPUT]\n"
+            "\n"
+            "Encodes INPUT (default: standard input) as one text and prints its ids, space separated\n"
+            "(--json: {\"ids\":[...]}). PATH is a tokenizer file or a directory holding vocab.json +\n"
+            "merges.txt, encoder.json + vocab.bpe or tokenizer.json.\n"
+            "  --special       recognise special tokens such as <|endoftext|> in the text\n"
+            "  --out-u16 FILE  bulk mode for training data: INPUT is a corpus whose documents are\n"
+            "                  separated by lines \"<|endoftext|>\"; writes every document's ids as\n"
+            "                  little-endian uint16, each document followed by the <|endoftext|> id\n");
+}
+
+/* Appends the decimal digits of v to p; returns the new end. */
+static char *put_int(char *p, int32_t v)
+{
+    char t[12];
+    int n = 0;
+    uint32_t u = v < 0 ? (uint32_t)(-(int64_t)v) : (uint32_t)v;
+    do {
+        t[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *p++ = '-';
+    while (n)
+        *p++ = t[--n];
+    return p;
+}
+
+static int print_ids(const int32_t *ids, size_t n, int json)
+{
+    char buf[1 << 16];
+    char *p = buf;
+    if (json)
+        p += sprintf(p, "{\"ids\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (p - buf > (ptrdiff_t)sizeof buf - 16) {
+            fwrite(buf, 1, (size_t)(p - buf), stdout);
+            p = buf;
+        }
+        if (i)
+            *p++ = json ? ',' : ' ';
+        p = put_int(p, ids[i]);
+    }
+    p += sprintf(p, json ? "]}\n" : "\n");
+    fwrite(buf, 1, (size_t)(p - buf), stdout);
+    return fflush(stdout) == 0 ? AC_EXIT_OK : AC_EXIT_FAIL;
+}
+
+/* Bulk mode: every document of text[0..len) to `out_path` as uint16 ids. */
+static int write_u16(const ac_bpe *bpe, const char *text, size_t len, unsigned flags, const char *out_path)
+{
+    int32_t eot = ac_bpe_eot(bpe);
+    if (eot < 0) {
+        fprintf(stderr, "autocorrect tokenize: the tokenizer has no <|endoftext|> token to separate documents\n");
+        return AC_EXIT_FAIL;
+    }
+    if (ac_bpe_n_vocab(bpe) > 65536) {
+        fprintf(stderr, "autocorrect tokenize: %d ids do not fit in uint16\n", (int)ac_bpe_n_vocab(bpe));
+        return AC_EXIT_FAIL;
+    }
+    FILE *f = fopen(out_path, "wb");
+    if (!f) {
+        fprintf(stderr, "autocorrect tokenize: cannot create %s: %s\n", out_path, strerror(errno));
+        return AC_EXIT_FAIL;
+    }
+    ac_bpe_cache *cache = ac_bpe_cache_new(0);
+    size_t cap = 1 << 20;
+    int32_t *ids = malloc(cap * sizeof *ids);
+    uint8_t *le = malloc(2 * (cap + 1));
+    int status = AC_EXIT_OK;
+    if (!cache || !ids || !le) {
+        fprintf(stderr, "autocorrect tokenize: out of memory\n");
+        status = AC_EXIT_FAIL;
+    }
+    size_t pos = 0, n_docs = 0, n_tokens = 0;
+    const char *doc;
+    size_t doc_len;
+    double t0 = ac_now();
+    char err[AC_ERR_SIZE];
+    while (status == AC_EXIT_OK && ac_corpus_next_doc(text, len, &pos, &doc, &doc_len)) {
+        if (doc_len > cap) {
+            cap = doc_len;
+            int32_t *bigger = realloc(ids, cap * sizeof *ids);
+            uint8_t *le2 = bigger ? realloc(le, 2 * (cap + 1)) : NULL;
+            if (bigger)
+                ids = bigger;
+            if (le2)
+                le = le2;
+            if (!bigger || !le2) {
+                fprintf(stderr, "autocorrect tokenize: out of memory\n");
+                status = AC_EXIT_FAIL;
+                break;
+            }
+        }
+        size_t n;
+        if (ac_bpe_encode(bpe, cache, doc, doc_len, flags, ids, cap, &n, err)) {
+            fprintf(stderr, "autocorrect tokenize: %s\n", err);
+            status = AC_EXIT_FAIL;
+            break;
+        }
+        ids[n++] = eot;
+        for (size_t i = 0; i < n; i++) {
+            le[2 * i] = (uint8_t)(ids[i] & 0xFF);
+            le[2 * i + 1] = (uint8_t)(ids[i] >> 8);
+        }
+        if (fwrite(le, 2, n, f) != n) {
+            fprintf(stderr, "autocorrect tokenize: cannot write %s: %s\n", out_path, strerror(errno));
+            status = AC_EXIT_FAIL;
+        }
+        n_docs++;
+        n_tokens += n;
+    }
+    if (fclose(f) != 0 && status == AC_EXIT_OK) {
+        fprintf(stderr, "autocorrect tokenize: cannot write %s: %s\n", out_path, strerror(errno));
+        status = AC_EXIT_FAIL;
+    }
+    if (status == AC_EXIT_OK) {
+        double dt = ac_now() - t0;
+        fprintf(stderr, "tokenize: %zu documents, %zu tokens (with separators) from %.1f MB in %.2f s (%.1f MB/s) -> %s\n",
+                n_docs, n_tokens, len / 1e6, dt, dt > 0 ? len / 1e6 / dt : 0.0, out_path);
+    }
+    ac_bpe_cache_free(cache);
+    free(ids);
+    free(le);
+    return status;
+}
+
+int ac_cmd_tokenize(int argc, char **argv)
+{
+    const char *tok_path = NULL, *input = NULL, *out_u16 = NULL;
+    int json = 0;
+    unsigned flags = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc)
+            tok_path = argv[++i];
+        else if (!strcmp(argv[i], "--out-u16") && i + 1 < argc)
+            out_u16 = argv[++i];
+        else if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else if (!strcmp(argv[i], "--special"))
+            flags |= AC_BPE_SPECIAL;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return AC_EXIT_OK;
+        } else if (argv[i][0] != '-' && !input)
+            input = argv[i];
+        else {
+            fprintf(stderr, "autocorrect tokenize: unexpected argument '%s'\n\n", argv[i]);
+            usage(stderr);
+            return AC_EXIT_USAGE;
+        }
+    }
+    if (!tok_path) {
+        fprintf(stderr, "autocorrect tokenize: --tokenizer PATH is required\n\n");
+        usage(stderr);
+        return AC_EXIT_USAGE;
+    }
+    char err[AC_ERR_SIZE];
+    ac_bpe *bpe;
+    if (ac_bpe_load(tok_path, &bpe, err)) {
+        fprintf(stderr, "autocorrect tokenize: %s\n", err);
+        return AC_EXIT_FAIL;
+    }
+    const void *mapped = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    int status = AC_EXIT_OK;
+    if (input) {
+        if (ac_file_map(input, &mapped, &len, err)) {
+            fprintf(stderr, "autocorrect tokenize: %s\n", err);
+            ac_bpe_free(bpe);
+            return AC_EXIT_FAIL;
+        }
+    } else if (!(text = ac_cli_read_stdin((size_t)1 << 34, &len))) {
+        ac_bpe_free(bpe);
+        return AC_EXIT_FAIL;
+    }
+    const char *data = input ? (const char *)mapped : text;
+    if (out_u16) {
+        status = write_u16(bpe, data ? data : "", len, flags, out_u16);
+    } else {
+        int32_t *ids = malloc((len + 1) * sizeof *ids);
+        ac_bpe_cache *cache = ac_bpe_cache_new(0);
+        size_t n = 0;
+        if (!ids || !cache) {
+            fprintf(stderr, "autocorrect tokenize: out of memory\n");
+            status = AC_EXIT_FAIL;
+        } else if (ac_bpe_encode(bpe, cache, data ? data : "", len, flags, ids, len + 1, &n, err)) {
+            fprintf(stderr, "autocorrect tokenize: %s\n", err);
+            status = AC_EXIT_FAIL;
+        } else {
+            status = print_ids(ids, n, json);
+        }
+        free(ids);
+        ac_bpe_cache_free(cache);
+    }
+    if (mapped)
+        ac_file_unmap(mapped, len);
+    free(text);
+    ac_bpe_free(bpe);
+    return status;
+}
