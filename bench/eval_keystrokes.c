@@ -1,0 +1,172 @@
+/* eval_keystrokes.c: keystroke savings of the completer on held-out text, with 3 and with 5
+ * completions shown.
+ *
+ * The simulated user (ac__keystroke_sim, src/decoder/keystrokes.c) types each line of the input file
+ * as one text from scratch. Before every keystroke (at the start of the line, after each typed
+ * character, after each accepted completion) it is shown the top K completions of what it has typed
+ * (ac_complete with the given settings, beam width max(K, --beams)); if some shown completion is a
+ * prefix of the rest of the line it accepts the longest such one, which costs one keystroke;
+ * otherwise it types the next character (one keystroke per Unicode character). Savings = 1 -
+ * keystrokes / characters. One cache serves a whole run, as a daemon's would.
+ *
+ *     build/bench/eval_keystrokes --model PATH [--tokenizer PATH] [--input FILE] [--limit N]
+ *         [--max-chars N] [--beams N] [--max-tokens N] [--stop word|phrase|line] [--min-score X]
+ *         [--threads N] [--shown 3,5]
+ * Defaults: --input data/corpus/valid_prose.txt, all lines, lines cut at 300 characters (at a space),
+ * the decoder's default settings (phrase stop, 4 tokens, min_score -2.5), 5 beams, 1 thread.
+ * Prints one line per K and a JSON summary line. bench/eval_keystrokes.sh builds and runs it.
+ */
+#include "bench_complete_util.h"
+
+#include "decoder/decoder_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct suggester {
+    ac_completer *c;
+    ac_complete_cache *cache;
+    ac_complete_params p;
+    ac_complete_result r;
+    double ms;
+    long partial;
+} suggester;
+
+static int suggest(void *ctx, const char *text, size_t len, int shown, const char **texts, size_t *lens, char *err)
+{
+    suggester *s = ctx;
+    ac_complete_result_free(&s->r);
+    double t = ac_now();
+    int rc = ac_complete(s->c, s->cache, text, len, &s->p, &s->r, err);
+    s->ms += (ac_now() - t) * 1000;
+    if (rc)
+        return rc;
+    s->partial += s->r.partial;
+    int n = s->r.n < shown ? s->r.n : shown;
+    for (int i = 0; i < n; i++) {
+        texts[i] = s->r.items[i].text;
+        lens[i] = s->r.items[i].len;
+    }
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    const char *model = NULL, *tokenizer = NULL, *input = "data/corpus/valid_prose.txt";
+    const char *shown_list = "3,5";
+    int limit = 0, max_chars = 300, beams = 5, threads = 1;
+    ac_complete_params p = ac_complete_default_params();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) goto usage;
+        if (!strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--tokenizer")) tokenizer = v;
+        else if (!strcmp(a, "--input")) input = v;
+        else if (!strcmp(a, "--limit")) limit = atoi(v);
+        else if (!strcmp(a, "--max-chars")) max_chars = atoi(v);
+        else if (!strcmp(a, "--beams")) beams = atoi(v);
+        else if (!strcmp(a, "--max-tokens")) p.max_tokens = atoi(v);
+        else if (!strcmp(a, "--stop")) p.stop = ac_stop_from_name(v);
+        else if (!strcmp(a, "--min-score")) p.min_score = strtof(v, NULL);
+        else if (!strcmp(a, "--threads")) threads = atoi(v);
+        else if (!strcmp(a, "--shown")) shown_list = v;
+        else goto usage;
+        i++;
+    }
+    if (!model && bench_has_model("models/default"))
+        model = "models/default";
+    if (!model || p.stop < 0 || beams < 1 || beams > AC_COMPLETE_MAX_BEAMS)
+        goto usage;
+
+    char err[AC_ERR_SIZE];
+    char *text;
+    size_t text_len;
+    if (ac_file_read(input, 256u << 20, &text, &text_len, err)) {
+        fprintf(stderr, "eval_keystrokes: %s\n", err);
+        return 1;
+    }
+    bench_lm lm;
+    if (bench_lm_load(&lm, model, tokenizer, threads, err)) {
+        fprintf(stderr, "eval_keystrokes: %s\n", err);
+        return 1;
+    }
+    int shown[8], n_shown = 0;
+    for (const char *s = shown_list; *s && n_shown < 8;) {
+        int k = atoi(s);
+        if (k < 1 || k > AC_COMPLETE_MAX_BEAMS) {
+            fprintf(stderr, "eval_keystrokes: --shown takes numbers in 1..%d\n", AC_COMPLETE_MAX_BEAMS);
+            return 2;
+        }
+        shown[n_shown++] = k;
+        s = strchr(s, ',');
+        if (!s)
+            break;
+        s++;
+    }
+
+    printf("eval_keystrokes: %s, model %s, tokenizer %s; stop %s, %d tokens, min_score %g, beams max(K, %d)\n",
+           input, lm.model_path, lm.tokenizer_path, ac_stop_name(p.stop), p.max_tokens, (double)p.min_score, beams);
+    for (int si = 0; si < n_shown; si++) {
+        int k = shown[si];
+        suggester sg = {0};
+        sg.c = lm.completer;
+        sg.p = p;
+        sg.p.beam_width = k > beams ? k : beams;
+        ac_complete_cache_params cp = ac_complete_cache_default_params();
+        if (sg.p.beam_width > cp.max_beams)
+            cp.max_beams = sg.p.beam_width;
+        if (ac_complete_cache_new(lm.completer, &cp, &sg.cache, err)) {
+            fprintf(stderr, "eval_keystrokes: %s\n", err);
+            return 1;
+        }
+        ac__ks_stats st = {0};
+        long lines = 0;
+        double t0 = ac_now();
+        for (size_t pos = 0; pos < text_len && (limit <= 0 || lines < limit);) {
+            const char *line = text + pos;
+            const char *nl = memchr(line, '\n', text_len - pos);
+            size_t len = nl ? (size_t)(nl - line) : text_len - pos;
+            pos += len + 1;
+            while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
+                len--;
+            if (len == 0)
+                continue;
+            if (max_chars > 0 && len > (size_t)max_chars) {
+                /* cut at the last space before max_chars characters (bytes here: close enough) */
+                size_t cut = (size_t)max_chars;
+                while (cut > 0 && line[cut] != ' ')
+                    cut--;
+                len = cut ? cut : (size_t)max_chars;
+                while (len < (size_t)max_chars && ((unsigned char)line[len] & 0xc0) == 0x80)
+                    len++;
+            }
+            if (ac__keystroke_sim(line, len, k, suggest, &sg, &st, err)) {
+                fprintf(stderr, "eval_keystrokes: %s\n", err);
+                return 1;
+            }
+            lines++;
+        }
+        double secs = ac_now() - t0;
+        double savings = st.chars ? 1.0 - (double)st.keystrokes / (double)st.chars : 0;
+        printf("  %d shown: %ld lines, %ld characters, %ld keystrokes: savings %.2f%%; %ld completions accepted "
+               "(%.1f characters each); %ld requests, %.2f ms each; %.0f s\n",
+               k, lines, st.chars, st.keystrokes, 100 * savings, st.accepts,
+               st.accepts ? (double)st.accepted_chars / (double)st.accepts : 0.0, st.requests,
+               st.requests ? sg.ms / (double)st.requests : 0.0, secs);
+        printf("  {\"shown\":%d,\"lines\":%ld,\"chars\":%ld,\"keystrokes\":%ld,\"savings\":%.4f,\"accepts\":%ld,"
+               "\"accepted_chars\":%ld,\"requests\":%ld,\"ms_per_request\":%.3f,\"partial\":%ld}\n",
+               k, lines, st.chars, st.keystrokes, savings, st.accepts, st.accepted_chars, st.requests,
+               st.requests ? sg.ms / (double)st.requests : 0.0, sg.partial);
+        fflush(stdout);
+        ac_complete_result_free(&sg.r);
+        ac_complete_cache_free(sg.cache);
+    }
+    bench_lm_free(&lm);
+    free(text);
+    return 0;
+usage:
+    fprintf(stderr, "usage: eval_keystrokes --model PATH [--tokenizer PATH] [--input FILE] [--limit N] [--max-chars N]\n"
+                    "       [--beams N] [--max-tokens N] [--stop word|phrase|line] [--min-score X] [--threads N]\n"
+                    "       [--shown 3,5]\n(--model may be left out once models/default holds a model)\n");
+    return 2;
+}
