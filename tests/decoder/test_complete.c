@@ -11,6 +11,8 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define FIXTURE "tests/fixtures/tiny"
 
@@ -314,6 +316,106 @@ static void cancel_and_bad_arguments(void)
     ac_complete_result_free(&r);
 }
 
+/* The keystroke evaluation's user on the real completer: its counts must add up. Every keystroke is
+ * a typed character or an accepted completion, so chars - keystrokes = accepted_chars - accepts. */
+typedef struct sim_ctx { ac_complete_cache *cache; ac_complete_params p; ac_complete_result r; } sim_ctx;
+
+static int sim_suggest(void *ctx, const char *text, size_t len, int shown, const char **texts, size_t *lens,
+                       char *e)
+{
+    sim_ctx *s = ctx;
+    ac_complete_result_free(&s->r);
+    int rc = ac_complete(completer, s->cache, text, len, &s->p, &s->r, e);
+    if (rc)
+        return rc;
+    int n = s->r.n < shown ? s->r.n : shown;
+    for (int i = 0; i < n; i++) {
+        texts[i] = s->r.items[i].text;
+        lens[i] = s->r.items[i].len;
+    }
+    return n;
+}
+
+static void keystroke_eval_adds_up(void)
+{
+    const char *lines[] = {"the fox and the dog are the best of friends.", "she sells sea shells on the sea shore"};
+    sim_ctx s = {0};
+    s.p = test_params();
+    s.p.stop = AC_STOP_WORD;
+    CHECK(ac_complete_cache_new(completer, NULL, &s.cache, err) == AC_OK);
+    long accepts[2];
+    for (int shown = 1; shown <= 5; shown += 4) {
+        ac__ks_stats st = {0};
+        for (int i = 0; i < 2; i++)
+            CHECK(ac__keystroke_sim(lines[i], strlen(lines[i]), shown, sim_suggest, &s, &st, err) == AC_OK);
+        CHECK(st.chars == (long)(strlen(lines[0]) + strlen(lines[1])));
+        CHECK(st.keystrokes <= st.chars && st.keystrokes > 0);
+        CHECK(st.requests == st.keystrokes);
+        CHECK(st.chars - st.keystrokes == st.accepted_chars - st.accepts);
+        accepts[shown / 5] = st.accepts;
+    }
+    CHECK(accepts[1] >= 1); /* even a random model completes a word of this text now and then */
+    ac_complete_result_free(&s.r);
+    ac_complete_cache_free(s.cache);
+}
+
+/* `autocorrect complete` as a user runs it (skipped when the program is not built). */
+static void cli_complete(void)
+{
+    const char *build = getenv("AC_TEST_BUILD") ? getenv("AC_TEST_BUILD") : "build";
+    char prog[400], cmd[1200], out[4096];
+    snprintf(prog, sizeof prog, "%.380s/bin/autocorrect", build);
+    FILE *probe = fopen(prog, "r");
+    if (!probe)
+        SKIP("%.400s is not built", prog);
+    fclose(probe);
+    snprintf(cmd, sizeof cmd, "%s complete --model " FIXTURE " --json --beams 3 --min-score -inf --stop word "
+                              "'the quick bro' 2>&1", prog);
+    FILE *f = popen(cmd, "r");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    CHECK(pclose(f) == 0);
+    ac_complete_params p = test_params();
+    p.beam_width = 3;
+    p.stop = AC_STOP_WORD;
+    ac_complete_result r;
+    CHECK(complete_str(NULL, "the quick bro", &p, &r) == AC_OK);
+    const char *head = "{\"completions\":[{\"text\":\"";
+    CHECKF(strncmp(out, head, strlen(head)) == 0, "output: %.200s", out);
+    for (int i = 0; i < r.n; i++) {
+        char want[200];
+        snprintf(want, sizeof want, "{\"text\":\"%s\",", r.items[i].text);
+        CHECKF(strstr(out, want) != NULL, "%.60s not in %.300s", want, out);
+    }
+    CHECK(strstr(out, "\"partial\":false") != NULL);
+    ac_complete_result_free(&r);
+    /* Plain output: one completion per line, the text read from standard input. */
+    snprintf(cmd, sizeof cmd, "printf 'the quick bro\\n' | %s complete --model " FIXTURE
+                              " --beams 3 --min-score -inf --stop word", prog);
+    f = popen(cmd, "r");
+    n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    CHECK(pclose(f) == 0);
+    int lines = 0;
+    for (char *c = out; *c; c++)
+        lines += *c == '\n';
+    CHECK(lines == r.n || lines == 3);
+    /* No model: a clear error and status 1. */
+    char cwd[512] = ".";
+    if (prog[0] != '/' && !getcwd(cwd, sizeof cwd))
+        SKIP("no working directory");
+    snprintf(cmd, sizeof cmd, "cd /tmp && AUTOCORRECT_MODEL= %s%s%s complete 'x' 2>&1", prog[0] == '/' ? "" : cwd,
+             prog[0] == '/' ? "" : "/", prog);
+    f = popen(cmd, "r");
+    n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    CHECK(WEXITSTATUS(pclose(f)) == 1);
+    CHECKF(strstr(out, "--model") != NULL, "%.200s", out);
+}
+
 int main(void)
 {
     ac_model_params mp = ac_model_default_params();
@@ -330,6 +432,8 @@ int main(void)
     RUN(correction_hook_continues_the_fixed_text);
     RUN(after_text_is_not_repeated);
     RUN(cancel_and_bad_arguments);
+    RUN(keystroke_eval_adds_up);
+    RUN(cli_complete);
     ac_completer_free(completer);
     ac_bpe_free(bpe);
     ac_model_free(model);
