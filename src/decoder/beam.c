@@ -217,11 +217,11 @@ static void pool_offer(search *q, const char *text, int len, double sum, int n_t
 
 /* ------------------------------------------------------------------------------ one step */
 
-/* Keeps the k best (value, id) in top[] (value desc, then id asc); returns the new count. */
+/* Keeps the k best (value, id) in vals[]/ids[] (value desc, then first offered); returns the count. */
 static int topk_push(float *vals, int32_t *ids, int n, int k, float val, int32_t id)
 {
     if (n == k && !(val > vals[n - 1]))
-        return n; /* ties keep the lower id, which came first */
+        return n; /* ties keep the one offered first: the lower id, or in a healing step byte order */
     int at = n < k ? n : k - 1;
     while (at > 0 && val > vals[at - 1]) {
         vals[at] = vals[at - 1];
@@ -264,9 +264,15 @@ static void propose(search *q, int bi, const float *L, int *nc)
             size_t len;
             const char *tb = ac__vocab_bytes(v, t, &len);
             if ((int)len > b->rem) {
+                /* Does the rule stop at the first character after the typed bytes? Then the word
+                 * (phrase, line) ends right at the cursor: no completion. One character suffices. */
+                const char *after = tb + b->rem;
+                size_t first = 1;
+                while (first < len - (size_t)b->rem && first < 4 && ((unsigned char)after[first] & 0xc0) == 0x80)
+                    first++;
                 int st = b->started;
-                if (ac__stop_scan(p->stop, &st, tb + b->rem, len - (size_t)b->rem) == 0)
-                    continue; /* the word (phrase, line) ends right at the cursor: no completion */
+                if (ac__stop_scan(p->stop, &st, after, first) == 0)
+                    continue;
             }
             if (L[t] > -INFINITY)
                 n = topk_push(vals, ids, n, k, L[t], t);

@@ -85,8 +85,9 @@ static inline const char *ac__vocab_bytes(const ac__vocab *v, int32_t t, size_t 
 }
 
 /* Writes into out[] (room for n_vocab) the non-special tokens consistent with the bytes r[0..n),
- * n >= 1: tokens that are a prefix of r and tokens that start with r. Returns how many, in
- * increasing id order. */
+ * n >= 1: tokens that are a proper prefix of r (shortest first), then tokens that start with r (in
+ * byte order). Returns how many. A binary search per byte of r, then a copy: no sorting, since with
+ * r = " " the second group is half the vocabulary. */
 int ac__vocab_consistent(const ac__vocab *v, const char *r, size_t n, int32_t *out);
 
 /* ---------------------------------------------------------------------------------- beam search */

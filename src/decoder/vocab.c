@@ -44,12 +44,6 @@ static int sorted_cmp(const void *pa, const void *pb, void *ctx)
     return c ? c : (a > b) - (a < b); /* duplicates (should not happen) by id */
 }
 
-static int int32_cmp(const void *pa, const void *pb)
-{
-    int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
-    return (a > b) - (a < b);
-}
-
 int ac__vocab_init(ac__vocab *v, int n_vocab, ac__token_bytes_fn get, void *ctx, int32_t eos, char *err)
 {
     memset(v, 0, sizeof *v);
@@ -163,6 +157,5 @@ int ac__vocab_consistent(const ac__vocab *v, const char *r, size_t n, int32_t *o
             break;
         out[count++] = v->sorted[i];
     }
-    qsort(out, (size_t)count, sizeof(int32_t), int32_cmp);
     return count;
 }

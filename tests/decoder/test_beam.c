@@ -376,15 +376,16 @@ static void token_healing_constraint(void)
 static void vocab_consistent_lookup(void)
 {
     int32_t out[N_TOK];
-    int n = ac__vocab_consistent(&vocab, " ca", 3, out); /* " " is a prefix of it */
+    /* " " is a prefix of " ca"; " ca", " car", " cat" start with it (in byte order) */
+    int n = ac__vocab_consistent(&vocab, " ca", 3, out);
     CHECK(n == 4);
     if (n == 4)
-        CHECK(out[0] == SP && out[1] == CAT && out[2] == CAR && out[3] == CA);
+        CHECK(out[0] == SP && out[1] == CA && out[2] == CAR && out[3] == CAT);
     /* prefixes of the typed bytes count too: " " and " ca" for " cat" (and " cat" itself) */
     n = ac__vocab_consistent(&vocab, " cat", 4, out);
     CHECK(n == 3);
     if (n == 3)
-        CHECK(out[0] == SP && out[1] == CAT && out[2] == CA);
+        CHECK(out[0] == SP && out[1] == CA && out[2] == CAT);
     n = ac__vocab_consistent(&vocab, "<|end", 5, out); /* special tokens are never text */
     CHECK(n == 0);
     CHECK(vocab.stop_at[AC_STOP_WORD][1][SAT] == 0);
