@@ -2,6 +2,7 @@
 stopped, and two processes train together through torchrun with the gloo backend."""
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -95,10 +96,25 @@ def main():
         # parse "--redirects 0" (its Std flag enum lost the zero member on 3.11), hence 1 and 2.
         out3 = os.path.join(tmp, "ddp")
         env = dict(os.environ, OMP_NUM_THREADS="1")
-        r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--redirects", "1", "--tee", "2",
-                            "--nproc_per_node", "2", TRAIN, "--data", data, "--out", out3,
-                            "--max-steps", "20", "--eval-interval", "20"] + SMALL,
-                           capture_output=True, text=True, env=env, timeout=240)
+        # Its own process group, killed whole at the end: a worker whose peer died would
+        # otherwise wait for it forever after torchrun itself is gone.
+        proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                 "--redirects", "1", "--tee", "2",
+                                 "--nproc_per_node", "2", TRAIN, "--data", data, "--out", out3,
+                                 "--max-steps", "20", "--eval-interval", "20"] + SMALL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                start_new_session=True)
+        try:
+            _, stderr = proc.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
+            stderr = "timed out"
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+        r = subprocess.CompletedProcess(proc.args, proc.returncode, "", stderr)
         ok = r.returncode == 0 and os.path.exists(os.path.join(out3, "ckpt.pt"))
         if ok:
             st = torch.load(os.path.join(out3, "ckpt.pt"), map_location="cpu")
