@@ -123,7 +123,7 @@ corpus:
 .PHONY: dictionary
 dictionary:
 	$(PYTHON) python/dictionary/build_dictionary.py --corpus data/corpus/train.txt \
-	    --out models/default/dictionary.tsv --max-size 70 --extra-min-count 50
+	    --out models/default/dictionary.tsv --max-size 70 --extra-min-count 10
 
 deps:
 	scripts/install-deps.sh

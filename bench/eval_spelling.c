@@ -49,6 +49,7 @@ static int set_param(ac_correct_params *p, const char *arg)
         {"unknown_logp", &p->unknown_logp, NULL},
         {"unknown_penalty", &p->unknown_penalty, NULL},
         {"real_word_margin", &p->real_word_margin, NULL},
+        {"capital_keep", &p->capital_keep, NULL},
         {"min_posterior", &p->min_posterior, NULL},
         {"max_distance", NULL, &p->max_distance},
         {"lm_candidates", NULL, &p->lm_candidates},
@@ -167,17 +168,28 @@ typedef struct sent_stats {
     double secs;
 } sent_stats;
 
-/* Counts the words the way the data builder sees them: runs of ASCII letters with inner apostrophes. */
+static int ascii_letter(char c) { return (c | 32) >= 'a' && (c | 32) <= 'z'; }
+
+/* Counts the words the way the data builder sees them: runs of ASCII letters with inner
+ * apostrophes (' or U+2019). */
 static int count_words(const char *s)
 {
     int n = 0;
     for (const char *p = s; *p;) {
-        if ((*p | 32) >= 'a' && (*p | 32) <= 'z') {
-            n++;
-            while (((*p | 32) >= 'a' && (*p | 32) <= 'z') || (*p == '\'' && ((p[1] | 32) >= 'a' && (p[1] | 32) <= 'z')))
-                p++;
-        } else {
+        if (!ascii_letter(*p)) {
             p++;
+            continue;
+        }
+        n++;
+        for (;;) {
+            while (ascii_letter(*p))
+                p++;
+            if (*p == '\'' && ascii_letter(p[1]))
+                p += 1;
+            else if (!strncmp(p, "\xe2\x80\x99", 3) && ascii_letter(p[3]))
+                p += 3;
+            else
+                break;
         }
     }
     return n;

@@ -32,7 +32,7 @@ import random
 import re
 import sys
 
-WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
+WORD = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)*")
 ENTRY = re.compile(r"^([a-z]+(?:'[a-z]+)*)->([a-z]+(?:'[a-z]+)*),?\s*$")
 CODE_CHARS = set("_/\\=<>{}[]|~^$#%&*+`@0123456789")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")

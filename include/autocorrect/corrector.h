@@ -20,8 +20,9 @@
  *
  * Words. A word is a run of letters with inner apostrophes ("don't"); hyphens and dashes split
  * words. Never touched: tokens with digits, URLs, e-mail addresses, code-like tokens (with any of
- * _ / \ = < > { } [ ] | ~ ^ $ # % & * + ` @ or an inner dot), ALL-CAPS words, words with inner
- * capitals (iPhone), single letters, words in the user's dictionary. Capitalisation of the original
+ * _ / \ = < > { } [ ] | ~ ^ $ # % & * + ` @ or an inner dot), a word right after a dot (".exe")
+ * or before a parenthesis ("size("), ALL-CAPS words, words with inner capitals (iPhone), single
+ * letters, words in the user's dictionary. Capitalisation of the original
  * is kept (Teh -> The); all offsets are BYTE offsets into the caller's text, which must be UTF-8.
  *
  * Decision. For each eligible word the options are "keep it" and up to lm_candidates candidates
@@ -173,6 +174,8 @@ typedef struct ac_correct_params {
                                  language score for an unknown word without a scorer */
     float unknown_penalty;    /* with a scorer: added to "keep" for a word missing from the dictionary */
     float real_word_margin;   /* with a scorer: how much a real-word correction must beat "keep" by */
+    float capital_keep;       /* added to "keep" for an unknown Capitalised word that does not start
+                                 a sentence: likely a name */
     float min_posterior;      /* a correction needs at least this posterior probability (0..1) */
     ac_error_model error_model;
     ac_context_scorer scorer; /* scorer.score NULL: dictionary only */

@@ -4,8 +4,8 @@
 What this is: a reader of Debian's SCOWL word lists (package `scowl`, /usr/share/dict/scowl) that
 keeps the words up to a size tier in the chosen spelling variants, counts how often each appears in
 a training corpus (documents separated by <|endoftext|> lines), optionally adds frequent corpus words
-that SCOWL lacks (product names, jargon) when they do not look like typos of a far more frequent
-word, and writes one `word<TAB>count` line per word, sorted by word (byte order), after a header.
+that SCOWL lacks (jargon in lower case, names capitalised) when they do not look like typos of a far more frequent
+word (or are frequent enough to be deliberate), and writes one `word<TAB>count` line per word, sorted by word (byte order), after a header.
 
 What this is not: the corrector's index (src/corrector builds that at load time) nor the error
 model; it downloads nothing (install scowl with scripts/install-deps.sh).
@@ -21,7 +21,7 @@ lower case counts its lower-case and Capitalised occurrences (sentence starts); 
 capitals ("English", "Monday") counts its exact form and its ALL-CAPS form.
 
 Usage: /usr/bin/python3 python/dictionary/build_dictionary.py [--corpus data/corpus/train.txt]
-       [--out models/default/dictionary.tsv] [--max-size 70] [--extra-min-count 0]
+       [--out models/default/dictionary.tsv] [--max-size 70] [--extra-min-count 10]
 """
 
 import argparse
@@ -117,7 +117,9 @@ def main():
     parser.add_argument("--variants", default="english,american,british,canadian",
                         help="SCOWL spelling variants (comma-separated list prefixes)")
     parser.add_argument("--extra-min-count", type=int, default=0,
-                        help="add lower-case corpus words missing from SCOWL seen this often (0: off)")
+                        help="add corpus words missing from SCOWL seen this often (0: off)")
+    parser.add_argument("--extra-typo-safe-count", type=int, default=40,
+                        help="a corpus word seen this often is added even when it looks like a typo")
     args = parser.parse_args()
 
     words = read_scowl(args.scowl_dir, args.max_size, args.variants.split(","), args.max_name_size)
@@ -143,16 +145,28 @@ def main():
             for key in deletes1(word) | {word}:
                 known_by_delete[key].append(word)
         for form, n in counts.items():
-            if n < args.extra_min_count or form != form.lower() or len(form) < 3:
+            if n < args.extra_min_count or len(form) < 3 or "'" in form:
                 continue
-            if form in lower_known or "'" in form:
+            lower = form.lower()
+            if lower in lower_known:
                 continue
-            n_total = n + counts.get(form[:1].upper() + form[1:], 0)
-            if looks_like_typo(form, n_total, known_by_delete, lower_counts):
+            if form == lower:
+                # a lower-case word (jargon, commands): with its sentence-initial occurrences
+                n_total = n + counts.get(form[:1].upper() + form[1:], 0)
+            elif form[0].isupper() and form[1:] == lower[1:]:
+                # a capitalised word (a name): only when it is rarely seen in lower case
+                if counts.get(lower, 0) * 10 > n:
+                    continue
+                n_total = n
+            else:
+                continue
+            if n_total < args.extra_typo_safe_count and looks_like_typo(lower, n_total, known_by_delete, lower_counts):
                 continue
             entries[form] = n_total
             extra += 1
-        log("%d frequent corpus words added (count >= %d)" % (extra, args.extra_min_count))
+        log("%d frequent corpus words added (count >= %d; looking like a typo of a 30 times more "
+            "frequent word and seen under %d times: left out)"
+            % (extra, args.extra_min_count, args.extra_typo_safe_count))
 
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     tmp = args.out + ".tmp"

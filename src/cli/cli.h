@@ -26,6 +26,8 @@ int ac_cmd_complete(int argc, char **argv);
 int ac_cmd_tokenize(int argc, char **argv);
 int ac_cmd_detokenize(int argc, char **argv);
 int ac_cmd_tokenizer_train(int argc, char **argv);
+int ac_cmd_correct(int argc, char **argv);
+int ac_cmd_learn(int argc, char **argv);
 
 /* `complete`, in three steps the daemon client shares (cmd_complete.c): parse the options (returns an
  * exit status to return at once, or -1 to go on; free with ac_cli_complete_opts_free), complete (in
@@ -43,5 +45,19 @@ int ac_cli_complete_parse(int argc, char **argv, ac_cli_complete_opts *o);
 void ac_cli_complete_opts_free(ac_cli_complete_opts *o);
 int ac_cli_complete_in_process(const ac_cli_complete_opts *o, ac_complete_result *r, char *err);
 int ac_cli_complete_print(FILE *f, const ac_cli_complete_opts *o, const ac_complete_result *r);
+
+/* `correct`, split the same way (cmd_correct.c): parse the options (an exit status to return at
+ * once, or -1 to go on), then per input line print the corrected line or its JSON object (no
+ * newline; `status` is ac_correct_text's: AC_E_FORMAT for a line that is not UTF-8). */
+#include "autocorrect/corrector.h"
+typedef struct ac_cli_correct_opts {
+    const char *model, *dictionary, *user_dictionary; /* NULL: the defaults */
+    const char *text;                                 /* one TEXT argument, or NULL: standard input */
+    int json, threads, candidates, no_user_dictionary, int8;
+} ac_cli_correct_opts;
+void ac_cli_correct_opts_init(ac_cli_correct_opts *o);
+int ac_cli_correct_parse(int argc, char **argv, ac_cli_correct_opts *o);
+int ac_cli_correct_print(FILE *f, const ac_cli_correct_opts *o, const char *line, size_t len,
+                         const ac_correction *c, int n, int status);
 
 #endif

@@ -15,6 +15,8 @@ static const ac_cli_command commands[] = {
     {"tokenize", ac_cmd_tokenize, "text -> token ids (or a corpus -> uint16 ids with --out-u16)"},
     {"detokenize", ac_cmd_detokenize, "token ids -> text"},
     {"tokenizer-train", ac_cmd_tokenizer_train, "learn a byte-level BPE vocabulary from a corpus"},
+    {"correct", ac_cmd_correct, "spelling filter: each input line comes back corrected (or as JSON)"},
+    {"learn", ac_cmd_learn, "add words to your user dictionary (never corrected)"},
 };
 
 static void print_usage(FILE *f)

@@ -30,6 +30,7 @@ ac_correct_params ac_correct_default_params(void)
         .unknown_logp = -21.0f,
         .unknown_penalty = -6.0f,
         .real_word_margin = 5.0f,
+        .capital_keep = 6.0f,
         .min_posterior = 0.0f,
         .error_model = ac_error_model_default(),
         .scorer = {NULL, NULL},
@@ -126,6 +127,32 @@ static void display(const char *word, int title, const char *suffix, size_t suff
     out[(size_t)len + suffix_len] = 0;
 }
 
+/* The id of the word spelled like cp[n] without its diacritics, or -1 (also when it has none). */
+static long find_without_accents(const ac_dict *d, const uint32_t *cp, int n)
+{
+    int ascii = 1;
+    for (int i = 0; i < n; i++)
+        ascii &= cp[i] < 0x80;
+    if (ascii)
+        return -1;
+    uint32_t out[AC__WORD_CP_MAX];
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        utf8proc_int32_t dec[8];
+        int last;
+        utf8proc_ssize_t k = utf8proc_decompose_char((utf8proc_int32_t)cp[i], dec, 8,
+                                                     UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK, &last);
+        if (k < 0 || k > 8)
+            return -1;
+        for (utf8proc_ssize_t j = 0; j < k; j++) {
+            if (m == AC__WORD_CP_MAX)
+                return -1;
+            out[m++] = (uint32_t)dec[j];
+        }
+    }
+    return ac__dict_find(d, out, m);
+}
+
 /* --- one word ---------------------------------------------------------------------------------- */
 
 typedef struct verdict {
@@ -165,7 +192,11 @@ static int rank_word(const ac_dict *d, const ac_correct_params *p, const char *l
             suffix_off = wlen - (raw[n - 2] == 0x2019 ? 4 : 2);  /* ’ is 3 bytes in UTF-8 */
         }
     }
+    if (id < 0)
+        id = find_without_accents(d, cp, n);  /* "naïve" where the dictionary has "naive" */
     int known = id >= 0;
+    /* an unknown Capitalised word inside a sentence is likely a name */
+    float keep_bonus = (!known && title && !ac__sentence_start(left ? left : "", left_len)) ? p->capital_keep : 0.0f;
     char lower[AC_WORD_MAX * 2 + 8];
     if (known && decide && !have_scorer)
         return 0;
@@ -254,7 +285,7 @@ static int rank_word(const ac_dict *d, const ac_correct_params *p, const char *l
                             opts, c.n + 1, lp, serr) == AC_OK) {
             scored = 1;
             keep = p->error_model.keep + p->lm_weight * lp[0] +
-                   (known ? p->real_word_margin : p->unknown_penalty);
+                   (known ? p->real_word_margin : p->unknown_penalty) + keep_bonus;
             for (int i = 0; i < c.n; i++) {
                 c.top[i].language = lp[i + 1];
                 c.top[i].score = c.top[i].channel + p->lm_weight * lp[i + 1];
@@ -263,7 +294,7 @@ static int rank_word(const ac_dict *d, const ac_correct_params *p, const char *l
     }
     if (!scored) {
         float keep_lang = known ? (float)(log((double)d->words[id].count + 0.5) - d->log_total) : p->unknown_logp;
-        keep = p->error_model.keep + p->unigram_weight * keep_lang;
+        keep = p->error_model.keep + p->unigram_weight * keep_lang + keep_bonus;
         for (int i = 0; i < c.n; i++) {
             c.top[i].language = c.top[i].unigram;
             c.top[i].score = c.top[i].rank;
@@ -387,7 +418,10 @@ int ac_correct_text(const ac_dict *dict, const char *text, size_t len, const ac_
             copied = s->start;
         verdict v;
         ac_correction *c = &out[n];
-        int m = rank_word(dict, p, left.data ? left.data : "", left.len, text + s->start, s->end - s->start,
+        /* the left context: corrected so far for the scorer, the original text otherwise */
+        const char *lt = have_scorer ? (left.data ? left.data : "") : text;
+        size_t ll = have_scorer ? left.len : s->start;
+        int m = rank_word(dict, p, lt, ll, text + s->start, s->end - s->start,
                           text + s->end, right_end - s->end, 1, c->candidates, AC_CORRECT_MAX_CANDIDATES, &v, err);
         if (m > 0 && v.correct) {
             c->start = s->start;

@@ -126,6 +126,10 @@ typedef struct ac__span {
 typedef int (*ac__span_fn)(void *user, const ac__span *span);
 int ac__words_scan(const char *text, size_t len, int end_is_boundary, ac__span_fn on_word, void *user);
 
+/* 1 when a word starting at byte `at` of text begins a sentence: only spaces and opening quotes
+ * or brackets separate it from the start of the text or from . ! ? : or a line break. */
+int ac__sentence_start(const char *text, size_t at);
+
 /* --- confusable real words --------------------------------------------------------------------- */
 
 /* For a lower-cased ASCII word, writes up to max words it is commonly confused with (their ->

@@ -257,7 +257,9 @@ int ac__words_scan(const char *text, size_t len, int end_is_boundary, ac__span_f
                 s.end = off[b];
                 int letters = b - a;
                 int shape = ac__case_shape(cp + a, b - a);
-                s.eligible = letters >= 2 && (s.end - s.start) <= AC_WORD_MAX &&
+                /* ".exe", "qsize(": a file extension or a call is code */
+                int code = (a > 0 && cp[a - 1] == '.') || (b < n && cp[b] == '(');
+                s.eligible = letters >= 2 && !code && (s.end - s.start) <= AC_WORD_MAX &&
                              (shape == AC__CASE_LOWER || shape == AC__CASE_TITLE);
                 s.complete = (b < n) || !token_ends_text || end_is_boundary;
                 int r = on_word(user, &s);
@@ -269,4 +271,26 @@ int ac__words_scan(const char *text, size_t len, int end_is_boundary, ac__span_f
         i = j;
     }
     return 0;
+}
+
+int ac__sentence_start(const char *text, size_t at)
+{
+    /* back over spaces and opening quotes or brackets (ASCII, and the common UTF-8 ones) */
+    while (at > 0) {
+        unsigned char c = (unsigned char)text[at - 1];
+        if (c == ' ' || c == '\t' || c == '"' || c == '\'' || c == '(' || c == '[' || c == '*' || c == '_') {
+            at--;
+        } else if (at >= 3 && (unsigned char)text[at - 3] == 0xe2 && (unsigned char)text[at - 2] == 0x80 &&
+                   (c == 0x9c || c == 0x98)) {
+            at -= 3;  /* U+201C, U+2018 */
+        } else if (at >= 2 && (unsigned char)text[at - 2] == 0xc2 && c == 0xab) {
+            at -= 2;  /* U+00AB */
+        } else {
+            break;
+        }
+    }
+    if (at == 0)
+        return 1;
+    char c = text[at - 1];
+    return c == '.' || c == '!' || c == '?' || c == '\n' || c == '\r' || c == ':';
 }

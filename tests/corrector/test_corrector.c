@@ -255,10 +255,10 @@ static void never_touched(void)
     ac_dict *d = small();
     ac_correct_params p = ac_correct_default_params();
     ac_correction c[16];
-    const char *text = "teh2 http://teh.example/wrod teh@example.org teh_var TEH x.teh wrod() a/teh "
-                       "$teh #teh www.teh.org 3teh tEh std::teh teh";
+    const char *text = "teh2 http://teh.example/wrod teh@example.org teh_var TEH x.teh (wrod), a/teh "
+                       "$teh #teh www.teh.org 3teh tEh std::teh wrod() .teh teh";
     int n = correct(d, text, &p, c, 16);
-    CHECKF(n == 2, "%d corrections (only wrod() and the last teh)", n);
+    CHECKF(n == 2, "%d corrections (only (wrod), and the last teh)", n);
     if (n == 2) {
         CHECK_STR(c[0].original, "wrod");
         CHECK(c[1].start == strlen(text) - 3);

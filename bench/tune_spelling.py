@@ -1,0 +1,69 @@
+#!/usr/bin/python3
+"""Tunes the corrector's error model and thresholds on the evaluation's dev half.
+
+What this is: coordinate descent over the parameters eval_spelling accepts with --set, maximising
+    isolated top-1 (all non-word typos) + share of sentence misspellings fixed
+    - penalty * share of correct words broken (percent)
+on the dev half only (bench/eval_spelling_data.py splits codespell and the sentences in two), so
+the test half stays unseen. It prints the best --set list; copy the values into
+ac_error_model_default / ac_correct_default_params by hand.
+
+Usage: /usr/bin/python3 bench/tune_spelling.py [--model DIR] [--rounds 2] [--penalty 20]
+       (run bench/eval_spelling.sh once first: it builds the data and the binary)
+"""
+import argparse
+import json
+import subprocess
+
+START = {
+    "keep": -0.05, "substitute": -7.5, "substitute_near": -5.0, "substitute_vowel": -4.5,
+    "insert": -7.0, "insert_near": -4.5, "omit": -6.0, "omit_double": -3.5, "transpose": -4.5,
+    "first_letter": -2.0, "unigram_weight": 1.0, "unknown_logp": -21.0, "capital_keep": 6.0,
+}
+STEPS = [-1.0, -0.5, 0.5, 1.0]
+
+
+def run(args, params):
+    cmd = [args.binary, "--data", args.data, "--half", "dev", "--json"]
+    if args.model:
+        cmd += ["--model", args.model]
+    for k, v in params.items():
+        cmd += ["--set", "%s=%g" % (k, v)]
+    out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    iso, sent = out["isolated"], out["sentences"]
+    score = iso["top1"] + sent["fixed"] - args.penalty * sent["broken"]
+    return score, (iso["top1"], iso["top5"], sent["fixed"], sent["broken"])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", default="build/bench/eval_spelling")
+    parser.add_argument("--data", default="build/eval")
+    parser.add_argument("--model")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--penalty", type=float, default=20.0)
+    parser.add_argument("--only", help="comma-separated parameter names to tune")
+    args = parser.parse_args()
+    params = dict(START)
+    names = args.only.split(",") if args.only else list(params)
+    best, detail = run(args, params)
+    print("start %.2f %s" % (best, detail), flush=True)
+    for r in range(args.rounds):
+        improved = False
+        for name in names:
+            for step in STEPS:
+                trial = dict(params)
+                trial[name] = round(params[name] + step * (0.5 if name in ("unigram_weight",) else 1.0), 3)
+                score, d = run(args, trial)
+                if score > best + 0.01:
+                    best, detail, params = score, d, trial
+                    improved = True
+                    print("round %d %s=%g -> %.2f %s" % (r, name, trial[name], best, d), flush=True)
+        if not improved:
+            break
+    print("best %.2f %s" % (best, detail))
+    print(" ".join("--set %s=%g" % kv for kv in params.items()))
+
+
+if __name__ == "__main__":
+    main()
