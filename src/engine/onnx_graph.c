@@ -230,9 +230,9 @@ static int linears_scan(ctx *c)
                               "was expected", P(c), ac__onnx_node_op(m, k), k, ac__onnx_node_name(m, k),
                               ac__onnx_wref_name(m, &L.w), d);
         }
-        if (ac__onnx_is_const(m, L.in) || L.in < 0)
-            return ac__errorf(c->err, AC_E_UNSUPPORTED, "%s: %s node %d (%s) multiplies two constants", P(c),
-                              ac__onnx_node_op(m, k), k, ac__onnx_node_name(m, k));
+        if (L.in < 0 || ac__onnx_is_const(m, L.in))
+            return ac__errorf(c->err, AC_E_UNSUPPORTED, "%s: %s node %d (%s) %s", P(c), ac__onnx_node_op(m, k), k,
+                              ac__onnx_node_name(m, k), L.in < 0 ? "has no first input" : "multiplies two constants");
         if (gemm) {
             if (ac__onnx_attr_int(m, k, "transA", 0) || ac__onnx_attr_float(m, k, "alpha", 1.0f) != 1.0f ||
                 ac__onnx_attr_float(m, k, "beta", 1.0f) != 1.0f)
@@ -629,7 +629,7 @@ static int attention_heads(ctx *c, int n, int layer, int *from_shapes, int *from
             int known[8];
             int len = ac__onnx_shape_vector(c->m, in_of(c, k, 1), v, known, 8);
             int64_t h = 0;
-            if (len == 4 && known[2] && known[3]) {
+            if (len == 4 && known[2] && known[3] && v[2] <= E && v[3] <= E) {
                 if (v[2] > 0 && v[3] > 0 && v[2] * v[3] == E)
                     h = v[2];
                 else if (v[2] > 0 && v[3] == -1 && E % v[2] == 0)
@@ -753,7 +753,7 @@ static int embeddings(ctx *c, ac__onnx_plan *plan, int *tok_gather, int *h0)
         if (rc < 0)
             return rc;
         int input;
-        if (rc == 0 || r.logical_rank != 2 || !from_input(c, in_of(c, k, 1), &input))
+        if (rc == 0 || r.logical_rank != 2 || out_of(c, k, 0) < 0 || !from_input(c, in_of(c, k, 1), &input))
             continue;
         if (found >= 0)
             return ac__errorf(c->err, AC_E_UNSUPPORTED, "%s: two token embeddings (Gather nodes %d and %d read "
@@ -769,7 +769,7 @@ static int embeddings(ctx *c, ac__onnx_plan *plan, int *tok_gather, int *h0)
     snprintf(plan->token_input, sizeof plan->token_input, "%s", vname(c, ids));
     plan->dims.n_vocab = (int)wte.rows;
     plan->dims.n_embd = (int)wte.cols;
-    if (wte.rows > (1 << 24) || wte.cols > (1 << 16))
+    if (wte.rows < 1 || wte.cols < 1 || wte.rows > (1 << 24) || wte.cols > (1 << 16))
         return ac__errorf(c->err, AC_E_UNSUPPORTED, "%s: the token embedding %s is [%lld, %lld], too large", P(c),
                           ac__onnx_wref_name(m, &wte), (long long)wte.rows, (long long)wte.cols);
     slot_set(&plan->wte, &wte, 0, wte.rows, wte.cols);
@@ -794,7 +794,7 @@ static int embeddings(ctx *c, ac__onnx_plan *plan, int *tok_gather, int *h0)
                 return rc;
             if (rc == 0)
                 continue;
-            if (wpe.logical_rank != 2 || wpe.cols != wte.cols) {
+            if (wpe.logical_rank != 2 || wpe.cols != wte.cols || wpe.rows > (1 << 24)) {
                 char d[64];
                 dims_str(&wpe, d, sizeof d);
                 return ac__errorf(c->err, AC_E_FORMAT, "%s: the position embedding %s has shape %s, expected "

@@ -312,15 +312,8 @@ static void release_base(ac__onnx_model *m, const ac__onnx_slot *s, int *uses)
         if (vals[i] < 0 || m->values[vals[i]].init < 0)
             continue;
         int k = m->values[vals[i]].init;
-        if (--uses[k] == 0) {
-            Onnx__TensorProto *t = m->graph->initializer[k];
-            if (t->has_raw_data && t->raw_data.data) {
-                free(t->raw_data.data);   /* protobuf-c's default allocator is malloc/free */
-                t->raw_data.data = NULL;
-                t->raw_data.len = 0;
-                t->has_raw_data = 0;
-            }
-        }
+        if (--uses[k] == 0)
+            ac__onnx_tensor_release(m, vals[i]);
     }
 }
 

@@ -172,6 +172,11 @@ int ac__onnx_wref_equals(ac__onnx_model *m, const ac__onnx_wref *r, const float 
 /* The name of the tensor behind r, for messages. */
 const char *ac__onnx_wref_name(const ac__onnx_model *m, const ac__onnx_wref *r);
 
+/* Gives back the memory behind initializer `value` once it has been converted for the last time:
+ * frees its parsed raw_data, or drops the pages of its external data from this process. Reading
+ * it again afterwards is an error for raw_data (it is gone) and merely slower for external data. */
+void ac__onnx_tensor_release(ac__onnx_model *m, int value);
+
 /* Unmaps the external data files. */
 void ac__onnx_ext_close(ac__onnx_model *m);
 

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the ONNX loader reads raw_data as little-endian and needs a little-endian host"
@@ -222,6 +224,31 @@ static int ext_data(ac__onnx_model *m, const Onnx__TensorProto *t, const char *n
                           "the end of %s (%zu bytes)", m->path, name, nbytes, (unsigned long long)offset, loc, f->len);
     *out = f->addr + offset;
     return AC_OK;
+}
+
+void ac__onnx_tensor_release(ac__onnx_model *m, int value)
+{
+    const ac__onnx_value *v = &m->values[value];
+    if (v->init < 0)
+        return;
+    Onnx__TensorProto *p = m->graph->initializer[v->init];
+    if (p->has_data_location && p->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+        ac__onnx_tensor t;
+        if (ac__onnx_tensor_get(m, value, &t, NULL) || !t.raw || !t.numel)
+            return;
+        /* a read-only private file mapping: dropped pages come back from the file if touched again */
+        uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+        uintptr_t a = (uintptr_t)t.raw & ~(page - 1);
+        uintptr_t b = ((uintptr_t)t.raw + (uintptr_t)t.numel * ac__onnx_dtype_size(t.dtype) + page - 1) & ~(page - 1);
+        madvise((void *)a, b - a, MADV_DONTNEED);
+        return;
+    }
+    if (p->has_raw_data && p->raw_data.data) {
+        free(p->raw_data.data);   /* protobuf-c's default allocator is malloc/free */
+        p->raw_data.data = NULL;
+        p->raw_data.len = 0;
+        p->has_raw_data = 0;
+    }
 }
 
 /* ------------------------------------------------------------------ tensor views */
@@ -478,8 +505,10 @@ int ac__onnx_const_values(ac__onnx_model *m, int value, double *out, int max, ch
     return (int)t.numel;
 }
 
-int ac__onnx_shape_vector(ac__onnx_model *m, int value, int64_t *vals, int *known, int max)
+static int shape_vector(ac__onnx_model *m, int value, int64_t *vals, int *known, int max, int nest)
 {
+    if (nest > 4)
+        return 0;   /* Concats of Concats: torch never nests deeper; bounds the recursion */
     for (int depth = 0; depth < 8 && value >= 0; depth++) {
         if (ac__onnx_is_const(m, value)) {
             ac__onnx_tensor t;
@@ -514,7 +543,7 @@ int ac__onnx_shape_vector(ac__onnx_model *m, int value, int64_t *vals, int *know
                 known[n++] = 0;
                 continue;
             }
-            int k = ac__onnx_shape_vector(m, piece, vals + n, known + n, max - n);
+            int k = shape_vector(m, piece, vals + n, known + n, max - n, nest + 1);
             if (k <= 0)
                 return 0;
             n += k;
@@ -522,6 +551,11 @@ int ac__onnx_shape_vector(ac__onnx_model *m, int value, int64_t *vals, int *know
         return n;
     }
     return 0;
+}
+
+int ac__onnx_shape_vector(ac__onnx_model *m, int value, int64_t *vals, int *known, int max)
+{
+    return shape_vector(m, value, vals, known, max, 0);
 }
 
 /* ------------------------------------------------------------------ weights */
@@ -667,7 +701,7 @@ static int layout_apply(ac__onnx_model *m, int node, int64_t *dims, int *origin,
                     if (infer >= 0)
                         return -1;
                     infer = i;
-                } else if (nd[i] < 0) {
+                } else if (nd[i] < 0 || (nd[i] > 0 && prod > INT64_MAX / nd[i])) {
                     return -1;
                 } else {
                     prod *= nd[i];
@@ -896,6 +930,10 @@ static void wsrc_row(const wsrc *s, int64_t i, float *out)
     }
 }
 
+/* Rows of the base decoded together when writing or comparing transposed, so that the strided
+ * side touches whole cache lines (16 floats = 64 bytes). */
+#define AC__ONNX_TBLOCK 16
+
 int ac__onnx_wref_read(ac__onnx_model *m, const ac__onnx_wref *r, float *dst, int transpose_out, char *err)
 {
     wsrc s;
@@ -905,19 +943,26 @@ int ac__onnx_wref_read(ac__onnx_model *m, const ac__onnx_wref *r, float *dst, in
         return rc;
     }
     int out_t = r->transposed ^ (transpose_out != 0);
-    float *row = out_t ? malloc(sizeof(float) * (size_t)(s.b1 ? s.b1 : 1)) : NULL;
-    if (out_t && !row) {
+    float *rows = out_t ? malloc(sizeof(float) * AC__ONNX_TBLOCK * (size_t)(s.b1 ? s.b1 : 1)) : NULL;
+    if (out_t && !rows) {
         wsrc_free(&s);
         return ac__errorf(err, AC_E_NOMEM, "out of memory");
     }
-    for (int64_t i = 0; i < s.b0; i++) {
-        float *out = out_t ? row : dst + i * s.b1;
-        wsrc_row(&s, i, out);
-        if (out_t)
+    if (!out_t) {
+        for (int64_t i = 0; i < s.b0; i++)
+            wsrc_row(&s, i, dst + i * s.b1);
+    } else {
+        /* rows [i0, i0 + nb) of the base: [nb][b1] -> dst columns i0.. of [b1][b0] */
+        for (int64_t i0 = 0; i0 < s.b0; i0 += AC__ONNX_TBLOCK) {
+            int64_t nb = s.b0 - i0 < AC__ONNX_TBLOCK ? s.b0 - i0 : AC__ONNX_TBLOCK;
+            for (int64_t k = 0; k < nb; k++)
+                wsrc_row(&s, i0 + k, rows + k * s.b1);
             for (int64_t j = 0; j < s.b1; j++)
-                dst[j * s.b0 + i] = row[j];
+                for (int64_t k = 0; k < nb; k++)
+                    dst[j * s.b0 + i0 + k] = rows[k * s.b1 + j];
+        }
     }
-    free(row);
+    free(rows);
     wsrc_free(&s);
     return AC_OK;
 }
@@ -926,23 +971,33 @@ int ac__onnx_wref_equals(ac__onnx_model *m, const ac__onnx_wref *r, const float 
 {
     wsrc s;
     int rc = wsrc_open(m, r, &s, err);
-    float *row = rc ? NULL : malloc(sizeof(float) * (size_t)(s.b1 ? s.b1 : 1));
-    if (rc || !row) {
+    size_t block = sizeof(float) * AC__ONNX_TBLOCK * (size_t)(s.b1 ? s.b1 : 1);
+    float *rows = rc ? NULL : malloc(block);
+    float *cols = rc ? NULL : malloc(block);
+    if (rc || !rows || !cols) {
+        free(rows);
+        free(cols);
         wsrc_free(&s);
         return rc ? rc : ac__errorf(err, AC_E_NOMEM, "out of memory");
     }
     int eff_t = r->transposed ^ (ref_transposed != 0);
     int equal = 1;
-    for (int64_t i = 0; equal && i < s.b0; i++) {
-        wsrc_row(&s, i, row);
+    for (int64_t i0 = 0; equal && i0 < s.b0; i0 += AC__ONNX_TBLOCK) {
+        int64_t nb = s.b0 - i0 < AC__ONNX_TBLOCK ? s.b0 - i0 : AC__ONNX_TBLOCK;
+        for (int64_t k = 0; k < nb; k++)
+            wsrc_row(&s, i0 + k, rows + k * s.b1);
         if (!eff_t) {
-            equal = memcmp(row, ref + i * s.b1, sizeof(float) * (size_t)s.b1) == 0;
+            equal = memcmp(rows, ref + i0 * s.b1, sizeof(float) * (size_t)(nb * s.b1)) == 0;
         } else {
+            for (int64_t j = 0; j < s.b1; j++)
+                for (int64_t k = 0; k < nb; k++)
+                    cols[j * nb + k] = rows[k * s.b1 + j];
             for (int64_t j = 0; equal && j < s.b1; j++)
-                equal = memcmp(&row[j], &ref[j * s.b0 + i], sizeof(float)) == 0;
+                equal = memcmp(&cols[j * nb], &ref[j * s.b0 + i0], sizeof(float) * (size_t)nb) == 0;
         }
     }
-    free(row);
+    free(rows);
+    free(cols);
     wsrc_free(&s);
     return equal;
 }

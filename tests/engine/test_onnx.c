@@ -519,6 +519,87 @@ static void onnx_mutations(void)
     free(data);
 }
 
+/* Graph-level mutations (rewired inputs, changed op types, dropped inputs and attributes): the
+ * recogniser must refuse or load a valid model, and never crash (ASan watches). */
+static void graph_mutations(const char *file, int n);
+
+static void onnx_graph_mutations(void)
+{
+    const char *files[] = {TINY "/model_erf.onnx", HF "/model_op13.onnx", TINY "/model_int8.onnx"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++)
+        graph_mutations(files[f], 150);
+}
+
+static void graph_mutations(const char *file, int n)
+{
+    static const char *const ops[] = {"Add", "Mul", "Reshape", "Gemm", "MatMul", "Softmax", "Identity",
+                                      "LayerNormalization", "Gather", "Concat", "Transpose", "Where",
+                                      "Cast", "DequantizeLinear", "Constant", "Split", "Slice"};
+    uint8_t *data;
+    size_t len;
+    if (read_all(file, &data, &len))
+        return;
+    int loaded = 0;
+    for (int it = 0; it < n; it++) {
+        Onnx__ModelProto *p = onnx__model_proto__unpack(NULL, len, data);
+        if (!p) {
+            CHECK(!"fixture parses");
+            break;
+        }
+        Onnx__GraphProto *g = p->graph;
+        for (int k = 0; k < 1 + (int)(rng() % 3); k++) {
+            Onnx__NodeProto *node = g->node[rng() % g->n_node];
+            switch (rng() % 4) {
+            case 0:   /* rewire one input to another node's output or an initializer */
+                if (node->n_input) {
+                    size_t j = rng() % node->n_input;
+                    const char *src = rng() % 2 ? g->initializer[rng() % g->n_initializer]->name
+                                                : g->node[rng() % g->n_node]->output[0];
+                    free(node->input[j]);
+                    node->input[j] = strdup(src);
+                }
+                break;
+            case 1:
+                free(node->op_type);
+                node->op_type = strdup(ops[rng() % (sizeof ops / sizeof ops[0])]);
+                break;
+            case 2:
+                if (node->n_input) {
+                    size_t j = rng() % node->n_input;
+                    free(node->input[j]);
+                    node->input[j] = strdup("");
+                }
+                break;
+            default:
+                if (node->n_attribute) {   /* "drop" one by renaming it */
+                    Onnx__AttributeProto *a = node->attribute[rng() % node->n_attribute];
+                    free(a->name);
+                    a->name = strdup("dropped");
+                }
+                break;
+            }
+        }
+        size_t plen = onnx__model_proto__get_packed_size(p);
+        uint8_t *buf = malloc(plen ? plen : 1);
+        onnx__model_proto__pack(p, buf);
+        onnx__model_proto__free_unpacked(p, NULL);
+        ac__gpt2_weights w;
+        char err[AC_ERR_SIZE];
+        err[0] = 0;
+        int rc = ac__onnx_load_weights_mem(buf, plen, "graph-mutated", tmpdir, &w, err);
+        if (rc == AC_OK) {
+            loaded++;
+            CHECK(ac__gpt2_weights_validate(&w, err) == AC_OK);
+            ac__gpt2_weights_free(&w);
+        } else {
+            CHECKF(err[0] != 0, "mutation %d: error %d without a message", it, rc);
+        }
+        free(buf);
+    }
+    CHECKF(loaded < n, "%s: all %d graph mutations loaded", file, n);
+    free(data);
+}
+
 /* ------------------------------------------------------------------ derived files */
 
 static Onnx__StringStringEntryProto *kv(const char *k, const char *v)
@@ -881,6 +962,7 @@ int main(void)
     RUN(onnx_truncated);
     RUN(onnx_random_bytes);
     RUN(onnx_mutations);
+    RUN(onnx_graph_mutations);
     RUN(onnx_external_data);
     RUN(onnx_typed_fields);
     RUN(onnx_constant_nodes);
