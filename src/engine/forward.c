@@ -23,12 +23,10 @@ typedef struct linear_job {
     const ac__kernels *k;
     float *y;
     int ldy;
-    const float *x;               /* f32 mode: [n_rows][ldx] */
+    const float *x;               /* [n_rows][ldx] */
     int ldx;
     const float *w;               /* f32: [n_in][n_out] */
     const ac__q8_matrix *q8;      /* int8: the matrix; NULL in f32 mode */
-    const int8_t *xq;             /* int8: activations [n_rows][q8->n_in_pad] */
-    const float *xd;
     const float *b;
     int n_rows, n_in, n_out;
     int chunk;                    /* columns per task */
@@ -41,7 +39,7 @@ static void linear_task(void *ctx, int task)
     const linear_job *j = ctx;
     int j0 = task * j->chunk, j1 = j0 + j->chunk < j->n_out ? j0 + j->chunk : j->n_out;
     if (j->q8)
-        j->k->matmul_q8(j->y, j->ldy, j->xq, j->xd, j->q8, j->b, j->n_rows, j0, j1, j->accumulate);
+        j->k->matmul_q8(j->y, j->ldy, j->x, j->ldx, j->q8, j->b, j->n_rows, j0, j1, j->accumulate);
     else
         j->k->matmul(j->y, j->ldy, j->x, j->ldx, j->w, j->b, j->n_rows, j->n_in, j->n_out, j0, j1, j->accumulate);
     if (j->gelu >= 0)
@@ -61,7 +59,7 @@ static int chunk_for(int n_out, ac_threadpool *tp)
 }
 
 /* y[n_rows][ldy] (+)= x[n_rows][n_in] @ W + b, W float32 [n_in][n_out] or int8. */
-static void linear(const ac_model *m, ac__kv_store *sc, ac_threadpool *tp, float *y, int ldy, const float *x,
+static void linear(const ac_model *m, ac_threadpool *tp, float *y, int ldy, const float *x,
                    int ldx, const float *w, const ac__q8_matrix *q8, const float *b, int n_rows, int n_in,
                    int n_out, int accumulate, int gelu)
 {
@@ -69,13 +67,6 @@ static void linear(const ac_model *m, ac__kv_store *sc, ac_threadpool *tp, float
         .k = m->k, .y = y, .ldy = ldy, .x = x, .ldx = ldx, .w = w, .q8 = q8, .b = b,
         .n_rows = n_rows, .n_in = n_in, .n_out = n_out, .accumulate = accumulate, .gelu = gelu,
     };
-    if (q8) {
-        const int np = q8->n_in_pad, nb = np / AC__QK;
-        for (int r = 0; r < n_rows; r++)
-            m->k->quantize_row(sc->xq + (size_t)r * np, sc->xd + (size_t)r * nb, x + (size_t)r * ldx, n_in, np);
-        j.xq = sc->xq;
-        j.xd = sc->xd;
-    }
     j.chunk = chunk_for(n_out, tp);
     ac__threadpool_run(tp, (n_out + j.chunk - 1) / j.chunk, linear_task, &j);
 }
@@ -86,9 +77,7 @@ typedef struct head_job {
     float *y;
     const float *x;
     const float *wt;              /* f32 [n_vocab][n_embd] */
-    const ac__q8_matrix *q8;
-    const int8_t *xq;
-    const float *xd;
+    const ac__q8_matrix *q8;      /* int8: the head; NULL in f32 mode */
     int n_rows, n_embd, n_vocab, chunk;
 } head_job;
 
@@ -97,7 +86,7 @@ static void head_task(void *ctx, int task)
     const head_job *j = ctx;
     int j0 = task * j->chunk, j1 = j0 + j->chunk < j->n_vocab ? j0 + j->chunk : j->n_vocab;
     if (j->q8)
-        j->k->matmul_q8(j->y, j->n_vocab, j->xq, j->xd, j->q8, NULL, j->n_rows, j0, j1, 0);
+        j->k->matmul_q8(j->y, j->n_vocab, j->x, j->n_embd, j->q8, NULL, j->n_rows, j0, j1, 0);
     else
         j->k->matmul_t(j->y, j->n_vocab, j->x, j->n_embd, j->wt, j->n_rows, j->n_embd, j0, j1);
 }
@@ -130,7 +119,8 @@ static void attn_task(void *ctx, int task)
                        hd, j->scale);
 }
 
-/* Copies each row's new key and value (from qkv) into its session's cache block. */
+/* Copies each row's new key and value (from qkv) into its session's cache block (keys transposed,
+ * see model.h). */
 static void store_kv(const ac_model *m, const ac__row *rows, int n, const float *qkv, int layer)
 {
     const int H = m->dims.n_head, C = m->dims.n_embd, hd = C / H;
@@ -141,8 +131,9 @@ static void store_kv(const ac_model *m, const ac__row *rows, int n, const float 
         int slot = p % AC__KV_BLOCK;
         const float *k = qkv + (size_t)r * 3 * C + C, *v = k + C;
         for (int h = 0; h < H; h++) {
-            memcpy(blk + ((size_t)(layer * 2 + 0) * H + h) * AC__KV_BLOCK * hd + (size_t)slot * hd, k + h * hd,
-                   (size_t)hd * sizeof(float));
+            float *kt = blk + ((size_t)(layer * 2 + 0) * H + h) * AC__KV_BLOCK * hd + slot; /* [hd][BLOCK] */
+            for (int i = 0; i < hd; i++)
+                kt[(size_t)i * AC__KV_BLOCK] = k[h * hd + i];
             memcpy(blk + ((size_t)(layer * 2 + 1) * H + h) * AC__KV_BLOCK * hd + (size_t)slot * hd, v + h * hd,
                    (size_t)hd * sizeof(float));
         }
@@ -174,18 +165,18 @@ void ac__forward_rows(const ac_model *m, ac__kv_store *sc, const ac__row *rows, 
         /* attention block: x += c_proj(attn(ln_1(x))) */
         for (int r = 0; r < n; r++)
             m->k->layernorm(sc->xn + (size_t)r * C, sc->x + (size_t)r * C, L->ln_1_w, L->ln_1_b, C, eps);
-        linear(m, sc, tp, sc->qkv, 3 * C, sc->xn, C, L->attn_w, Q ? &Q->attn : NULL, L->attn_b, n, C, 3 * C, 0, -1);
+        linear(m, tp, sc->qkv, 3 * C, sc->xn, C, L->attn_w, Q ? &Q->attn : NULL, L->attn_b, n, C, 3 * C, 0, -1);
         store_kv(m, rows, n, sc->qkv, l);
         attn_job aj = {.m = m, .rows = rows, .qkv = sc->qkv, .att = sc->att, .layer = l,
                        .scale = 1.0f / sqrtf((float)(C / H))};
         ac__threadpool_run(tp, n * H, attn_task, &aj);
-        linear(m, sc, tp, sc->x, C, sc->att, C, L->attn_proj_w, Q ? &Q->attn_proj : NULL, L->attn_proj_b, n, C, C,
+        linear(m, tp, sc->x, C, sc->att, C, L->attn_proj_w, Q ? &Q->attn_proj : NULL, L->attn_proj_b, n, C, C,
                1, -1);
         /* MLP block: x += c_proj(gelu(c_fc(ln_2(x)))) */
         for (int r = 0; r < n; r++)
             m->k->layernorm(sc->xn + (size_t)r * C, sc->x + (size_t)r * C, L->ln_2_w, L->ln_2_b, C, eps);
-        linear(m, sc, tp, sc->mlp, 4 * C, sc->xn, C, L->fc_w, Q ? &Q->fc : NULL, L->fc_b, n, C, 4 * C, 0, gelu);
-        linear(m, sc, tp, sc->x, C, sc->mlp, 4 * C, L->mlp_proj_w, Q ? &Q->mlp_proj : NULL, L->mlp_proj_b, n, 4 * C,
+        linear(m, tp, sc->mlp, 4 * C, sc->xn, C, L->fc_w, Q ? &Q->fc : NULL, L->fc_b, n, C, 4 * C, 0, gelu);
+        linear(m, tp, sc->x, C, sc->mlp, 4 * C, L->mlp_proj_w, Q ? &Q->mlp_proj : NULL, L->mlp_proj_b, n, 4 * C,
                C, 1, -1);
     }
 
@@ -197,14 +188,8 @@ void ac__forward_rows(const ac_model *m, ac__kv_store *sc, const ac__row *rows, 
         m->k->layernorm(sc->xn + (size_t)r * C, sc->x + (size_t)(logits_from + r) * C, w->ln_f_w, w->ln_f_b, C, eps);
     head_job hj = {.k = m->k, .y = logits, .x = sc->xn, .wt = w->lm_head ? w->lm_head : w->wte,
                    .n_rows = nl, .n_embd = C, .n_vocab = d->n_vocab};
-    if (q8) {
-        const int np = m->head_q8.n_in_pad, nb = np / AC__QK;
-        for (int r = 0; r < nl; r++)
-            m->k->quantize_row(sc->xq + (size_t)r * np, sc->xd + (size_t)r * nb, sc->xn + (size_t)r * C, C, np);
+    if (q8)
         hj.q8 = &m->head_q8;
-        hj.xq = sc->xq;
-        hj.xd = sc->xd;
-    }
     int nt = ac_threadpool_size(tp);
     hj.chunk = nt == 1 ? d->n_vocab : (d->n_vocab + 8 * nt - 1) / (8 * nt);
     ac__threadpool_run(tp, (d->n_vocab + hj.chunk - 1) / hj.chunk, head_task, &hj);

@@ -41,25 +41,21 @@ static void naive_matmul_t(float *y, int ldy, const float *x, int ldx, const flo
         }
 }
 
-static void naive_matmul_q8(float *y, int ldy, const int8_t *xq, const float *xd, const ac__q8_matrix *w,
-                            const float *b, int n_rows, int j0, int j1, int accumulate)
+static void naive_matmul_q8(float *y, int ldy, const float *x, int ldx, const ac__q8_matrix *w, const float *b,
+                            int n_rows, int j0, int j1, int accumulate)
 {
     const int np = w->n_in_pad, nb = np / AC__QK;
     for (int r = 0; r < n_rows; r++)
         for (int j = j0; j < j1; j++) {
             float a = 0.0f;
-            for (int k = 0; k < nb; k++) {
-                int32_t s = 0;
-                for (int i = 0; i < AC__QK; i++)
-                    s += (int32_t)w->q[(size_t)j * np + k * AC__QK + i] * (int32_t)xq[(size_t)r * np + k * AC__QK + i];
-                a += (float)s * (w->d[(size_t)j * nb + k] * xd[(size_t)r * nb + k]);
-            }
+            for (int i = 0; i < w->n_in; i++)
+                a += ((float)w->q[(size_t)j * np + i] * w->d[(size_t)j * nb + i / AC__QK]) * x[(size_t)r * ldx + i];
             float v = a + (b ? b[j] : 0.0f);
             y[(size_t)r * ldy + j] = accumulate ? y[(size_t)r * ldy + j] + v : v;
         }
 }
 
-static void naive_quantize_row(int8_t *q, float *d, const float *x, int n, int n_pad)
+void ac__quantize_row_q8(int8_t *q, float *d, const float *x, int n, int n_pad)
 {
     for (int k0 = 0; k0 < n_pad; k0 += AC__QK) {
         float amax = 0.0f;
@@ -100,13 +96,13 @@ static void naive_gelu(float *x, int n, int kind)
 /* Two passes over the scores, as the math reads: maximum, then the weighted sum. */
 static void naive_attention(float *out, const float *q, const ac__kv_view *kv, int n_pos, int hd, float scale)
 {
-#define KEY(t) (kv->base + (size_t)kv->blocks[(t) / AC__KV_BLOCK] * kv->block_stride + kv->k_off + (size_t)((t) % AC__KV_BLOCK) * hd)
+#define KEY(t, i) (kv->base + (size_t)kv->blocks[(t) / AC__KV_BLOCK] * kv->block_stride + kv->k_off)[(size_t)(i) * AC__KV_BLOCK + (t) % AC__KV_BLOCK]
 #define VAL(t) (kv->base + (size_t)kv->blocks[(t) / AC__KV_BLOCK] * kv->block_stride + kv->v_off + (size_t)((t) % AC__KV_BLOCK) * hd)
     float m = -INFINITY;
     for (int t = 0; t < n_pos; t++) {
         float s = 0.0f;
         for (int i = 0; i < hd; i++)
-            s += q[i] * KEY(t)[i];
+            s += q[i] * KEY(t, i);
         m = fmaxf(m, s * scale);
     }
     double l = 0.0;
@@ -115,7 +111,7 @@ static void naive_attention(float *out, const float *q, const ac__kv_view *kv, i
     for (int t = 0; t < n_pos; t++) {
         float s = 0.0f;
         for (int i = 0; i < hd; i++)
-            s += q[i] * KEY(t)[i];
+            s += q[i] * KEY(t, i);
         float p = expf(s * scale - m);
         l += p;
         for (int i = 0; i < hd; i++)
@@ -128,8 +124,7 @@ static void naive_attention(float *out, const float *q, const ac__kv_view *kv, i
 }
 
 const ac__kernels ac__kernels_naive = {
-    "naive",        naive_matmul, naive_matmul_t, naive_matmul_q8, naive_quantize_row,
-    naive_layernorm, naive_gelu,  naive_attention,
+    "naive", naive_matmul, naive_matmul_t, naive_matmul_q8, naive_layernorm, naive_gelu, naive_attention,
 };
 
 /* ------------------------------------------------------------------------------- fast kernels */
@@ -245,7 +240,7 @@ int ac__q8_matrix_from_rows(ac__q8_matrix *m, const float *wt, int n_out, int n_
         return -1;
     const int nb = m->n_in_pad / AC__QK;
     for (int j = 0; j < n_out; j++)
-        naive_quantize_row(m->q + (size_t)j * m->n_in_pad, m->d + (size_t)j * nb, wt + (size_t)j * n_in, n_in,
+        ac__quantize_row_q8(m->q + (size_t)j * m->n_in_pad, m->d + (size_t)j * nb, wt + (size_t)j * n_in, n_in,
                            m->n_in_pad);
     return 0;
 }
@@ -263,7 +258,7 @@ int ac__q8_matrix_from_conv1d(ac__q8_matrix *m, const float *w, int n_in, int n_
     for (int j = 0; j < n_out; j++) {
         for (int i = 0; i < n_in; i++)
             col[i] = w[(size_t)i * n_out + j];
-        naive_quantize_row(m->q + (size_t)j * m->n_in_pad, m->d + (size_t)j * nb, col, n_in, m->n_in_pad);
+        ac__quantize_row_q8(m->q + (size_t)j * m->n_in_pad, m->d + (size_t)j * nb, col, n_in, m->n_in_pad);
     }
     free(col);
     return 0;

@@ -34,8 +34,9 @@ typedef struct ac__q8_matrix {
 } ac__q8_matrix;
 
 /* One sequence's keys and values for one layer and head, in the paged cache:
- * block b of the sequence is at base + blocks[b] * block_stride; in it, the head's keys are
- * [AC__KV_BLOCK][head_dim] at k_off and its values the same at v_off. */
+ * block b of the sequence is at base + blocks[b] * block_stride; in it, the head's keys are at k_off,
+ * transposed, [head_dim][AC__KV_BLOCK] (so a query's scores against a block are 16 lanes with no
+ * reduction), and its values at v_off, [AC__KV_BLOCK][head_dim]. */
 typedef struct ac__kv_view {
     const float *base;
     const int32_t *blocks;
@@ -55,14 +56,10 @@ typedef struct ac__kernels {
     void (*matmul_t)(float *y, int ldy, const float *x, int ldx, const float *wt,
                      int n_rows, int n_in, int j0, int j1);
 
-    /* As matmul, with an int8 matrix and int8 activations: xq [n_rows][w->n_in_pad] and
-     * xd [n_rows][w->n_in_pad / AC__QK] from quantize_rows. */
-    void (*matmul_q8)(float *y, int ldy, const int8_t *xq, const float *xd, const ac__q8_matrix *w,
-                      const float *b, int n_rows, int j0, int j1, int accumulate);
-
-    /* Quantizes x[n] into q[n_pad] (zero-padded) and d[n_pad / AC__QK]: per block, d = max|x| / 127
-     * and q = round(x / d); an all-zero block gets d = 0 and q = 0. */
-    void (*quantize_row)(int8_t *q, float *d, const float *x, int n, int n_pad);
+    /* As matmul, with an int8 matrix: y[r][j] (+)= b[j] + sum_i q[j][i] d[j][i / QK] x[r][i]
+     * (the weights dequantized on the fly; activations stay float32). */
+    void (*matmul_q8)(float *y, int ldy, const float *x, int ldx, const ac__q8_matrix *w, const float *b,
+                      int n_rows, int j0, int j1, int accumulate);
 
     /* y[n] = (x - mean(x)) / sqrt(var(x) + eps) * g + b (biased variance). y may equal x. */
     void (*layernorm)(float *y, const float *x, const float *g, const float *b, int n, float eps);
@@ -95,6 +92,10 @@ int ac__q8_matrix_from_conv1d(ac__q8_matrix *m, const float *w, int n_in, int n_
 int ac__q8_matrix_from_rows(ac__q8_matrix *m, const float *wt, int n_out, int n_in);
 
 void ac__q8_matrix_free(ac__q8_matrix *m);
+
+/* Quantizes x[n] into q[n_pad] (zero-padded) and d[n_pad / AC__QK]: per block, d = max|x| / 127
+ * and q = round(x / d), halves away from zero; an all-zero block gets d = 0 and q = 0. */
+void ac__quantize_row_q8(int8_t *q, float *d, const float *x, int n, int n_pad);
 
 /* Writes row j of m, dequantized, into out[m->n_in]. */
 void ac__q8_matrix_row(const ac__q8_matrix *m, int j, float *out);

@@ -3,8 +3,9 @@
  *
  * The paged KV cache. A family's store holds n_blocks blocks of AC__KV_BLOCK positions; a block
  * holds the keys and values of every layer and head for those positions,
- *     block [n_layer][2 (key, value)][n_head][AC__KV_BLOCK][head_dim]  floats,
- * so one head's keys for a block are contiguous. A session maps its position p to block
+ *     block [n_layer][2 (key, value)][n_head][AC__KV_BLOCK * head_dim]  floats,
+ * one head's keys for the block transposed, [head_dim][AC__KV_BLOCK], and its values as rows,
+ * [AC__KV_BLOCK][head_dim] (see ac__kv_view in kernels.h). A session maps its position p to block
  * blocks[p / AC__KV_BLOCK], slot p % AC__KV_BLOCK. Blocks are reference counted: a fork copies the
  * block table and bumps the counts; writing into a block whose count is above 1 first copies it
  * (copy-on-write); a block whose count drops to 0 returns to the free list. The store has room for
@@ -64,8 +65,6 @@ typedef struct ac__kv_store {
     float *qkv;              /* [n_rows][3 * n_embd] queries, keys, values */
     float *att;              /* [n_rows][n_embd] attention output, heads concatenated */
     float *mlp;              /* [n_rows][4 * n_embd] MLP hidden layer */
-    int8_t *xq;              /* [n_rows][pad32(4 * n_embd)] int8 activations (int8 mode) */
-    float *xd;               /* [n_rows][pad32(4 * n_embd) / AC__QK] their scales */
 } ac__kv_store;
 
 struct ac_session {

@@ -40,8 +40,6 @@ static void store_free(ac__kv_store *kv)
     free(kv->qkv);
     free(kv->att);
     free(kv->mlp);
-    free(kv->xq);
-    free(kv->xd);
     free(kv);
 }
 
@@ -80,20 +78,15 @@ int ac_session_new(const ac_model *m, const ac_session_params *p, ac_session **o
     kv->slot_blocks = malloc((size_t)kv->n_seq_max * kv->blocks_per_seq * sizeof *kv->slot_blocks);
     kv->n_batch = p->n_batch;
     kv->n_rows = p->n_batch > p->n_seq_max ? p->n_batch : p->n_seq_max;
-    const size_t R = (size_t)kv->n_rows, pad4 = (4 * C + AC__QK - 1) / AC__QK * AC__QK;
+    const size_t R = (size_t)kv->n_rows;
     kv->rows = calloc(R, sizeof *kv->rows);
     kv->x = calloc(R * C, sizeof(float));
     kv->xn = calloc(R * C, sizeof(float));
     kv->qkv = calloc(R * 3 * C, sizeof(float));
     kv->att = calloc(R * C, sizeof(float));
     kv->mlp = calloc(R * 4 * C, sizeof(float));
-    if (m->quantize == AC_QUANT_INT8) {
-        kv->xq = calloc(R * pad4, 1);
-        kv->xd = calloc(R * (pad4 / AC__QK), sizeof(float));
-    }
     if (!kv->data || !kv->ref || !kv->free_list || !kv->slots || !kv->slot_tokens || !kv->slot_blocks ||
-        !kv->rows || !kv->x || !kv->xn || !kv->qkv || !kv->att || !kv->mlp ||
-        (m->quantize == AC_QUANT_INT8 && (!kv->xq || !kv->xd))) {
+        !kv->rows || !kv->x || !kv->xn || !kv->qkv || !kv->att || !kv->mlp) {
         store_free(kv);
         return ac__errorf(err, AC_E_NOMEM, "out of memory for a session (KV store of %d x %d positions)",
                           p->n_seq_max, n_ctx);
@@ -148,13 +141,18 @@ static void block_make_writable(ac_session *s, int pos)
         return;
     int32_t nb = block_take(kv);
     if (used > 0) {
-        /* copy the first `used` slots of every (layer, key/value, head) run */
+        /* copy what the first `used` slots need: each (layer, head)'s transposed keys whole, and the
+         * first `used` rows of its values */
         const ac_dims *d = &kv->model->dims;
-        const size_t hd = (size_t)(d->n_embd / d->n_head), run = AC__KV_BLOCK * hd;
+        const size_t hd = (size_t)(d->n_embd / d->n_head), run = AC__KV_BLOCK * hd, H = (size_t)d->n_head;
         const float *src = kv->data + (size_t)b * kv->block_stride;
         float *dst = kv->data + (size_t)nb * kv->block_stride;
-        for (size_t k = 0; k < (size_t)d->n_layer * 2 * d->n_head; k++)
-            memcpy(dst + k * run, src + k * run, (size_t)used * hd * sizeof(float));
+        for (size_t l = 0; l < (size_t)d->n_layer; l++) {
+            memcpy(dst + 2 * l * H * run, src + 2 * l * H * run, H * run * sizeof(float));
+            for (size_t h = 0; h < H; h++)
+                memcpy(dst + ((2 * l + 1) * H + h) * run, src + ((2 * l + 1) * H + h) * run,
+                       (size_t)used * hd * sizeof(float));
+        }
     }
     block_release(kv, b);
     s->blocks[bi] = nb;

@@ -1,0 +1,203 @@
+/* bench_engine.c: timings of the inference engine. A report, not a test.
+ *
+ *   bench_engine                       kernel report: each kernel table's speed on the matrix
+ *                                      shapes of a prefill and of a decoded token
+ *   bench_engine --model PATH [--threads N] [--int8] [--prefill 128] [--decode 32] [--reps 5]
+ *                                      one model: ms per prefill of N tokens (logits of the last),
+ *                                      ms per decoded token with the cache, ms per step of a batch
+ *                                      of 4 beams; one JSON line on stdout
+ *
+ * bench/bench_engine.sh runs the second form over the benchmark models and beside ONNX Runtime.
+ * Times are medians over the repetitions (the machines are noisy).
+ */
+#include "autocorrect/engine.h"
+#include "engine/kernels.h"
+#include "engine/model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static float *randv(size_t n)
+{
+    float *p = malloc(n * sizeof(float));
+    unsigned s = 1;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        p[i] = (float)((s >> 8) & 0xffff) / 32768.0f - 1.0f;
+    }
+    return p;
+}
+
+/* Seconds per call of one kernel table's matmul on [rows][n_in] x [n_in][n_out]. */
+static double time_matmul(const ac__kernels *k, int rows, int n_in, int n_out, int q8)
+{
+    float *x = randv((size_t)rows * n_in), *w = randv((size_t)n_in * n_out), *b = randv(n_out);
+    float *y = calloc((size_t)rows * n_out, sizeof(float));
+    ac__q8_matrix m;
+    if (q8)
+        ac__q8_matrix_from_conv1d(&m, w, n_in, n_out);
+    double t[7];
+    int reps = 1;
+    for (int rep = 0; rep < 7; rep++) {
+        double t0 = ac_now();
+        for (int i = 0; i < reps; i++) {
+            if (q8)
+                k->matmul_q8(y, n_out, x, n_in, &m, b, rows, 0, n_out, 0);
+            else
+                k->matmul(y, n_out, x, n_in, w, b, rows, n_in, n_out, 0, n_out, 0);
+        }
+        t[rep] = (ac_now() - t0) / reps;
+        if (rep == 0 && t[0] < 0.02)
+            reps = (int)(0.02 / (t[0] + 1e-9)) + 1;
+    }
+    if (q8)
+        ac__q8_matrix_free(&m);
+    free(x), free(w), free(b), free(y);
+    return median(t, 7);
+}
+
+static int kernel_report(void)
+{
+    printf("Kernel tables on this CPU, one thread (GFLOP/s; decode shapes also as GB/s of weights read):\n");
+    printf("%-10s %22s %22s %22s %22s\n", "table", "f32 128x768x768", "f32 1x768x3072", "int8 128x768x768",
+           "int8 1x768x3072");
+    const ac__kernels *const *list = ac__kernels_available();
+    for (int i = -1; list[i < 0 ? 0 : i]; i++) {
+        const ac__kernels *k = i < 0 ? &ac__kernels_naive : list[i];
+        double a = time_matmul(k, i < 0 ? 8 : 128, 768, 768, 0), b = time_matmul(k, 1, 768, 3072, 0);
+        double c = time_matmul(k, i < 0 ? 8 : 128, 768, 768, 1), d = time_matmul(k, 1, 768, 3072, 1);
+        double fa = 2.0 * (i < 0 ? 8 : 128) * 768 * 768, fb = 2.0 * 768 * 3072;
+        char sa[32], sb[32], sc[32], sd[32];
+        snprintf(sa, sizeof sa, "%.1f", fa / a / 1e9);
+        snprintf(sb, sizeof sb, "%.1f (%.1f GB/s)", fb / b / 1e9, 768.0 * 3072 * 4 / b / 1e9);
+        snprintf(sc, sizeof sc, "%.1f", fa / c / 1e9);
+        snprintf(sd, sizeof sd, "%.1f (%.1f GB/s)", fb / d / 1e9, 768.0 * 3072 * 1.125 / d / 1e9);
+        printf("%-10s %22s %22s %22s %22s%s\n", k->name, sa, sb, sc, sd, i < 0 ? "   (naive: 8 rows)" : "");
+    }
+    printf("The engine uses: %s (AC_KERNELS=name picks another).\n", ac__kernels_best()->name);
+    return 0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: bench_engine [--model PATH [--threads N] [--int8] [--prefill N] [--decode N] "
+                    "[--reps N]]\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = NULL;
+    int threads = 1, int8 = 0, n_prefill = 128, n_decode = 32, reps = 5;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--model") && v)
+            path = argv[++i];
+        else if (!strcmp(a, "--threads") && v)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--int8"))
+            int8 = 1;
+        else if (!strcmp(a, "--prefill") && v)
+            n_prefill = atoi(argv[++i]);
+        else if (!strcmp(a, "--decode") && v)
+            n_decode = atoi(argv[++i]);
+        else if (!strcmp(a, "--reps") && v)
+            reps = atoi(argv[++i]);
+        else {
+            usage();
+            return 2;
+        }
+    }
+    if (!path)
+        return kernel_report();
+    if (threads < 1 || n_prefill < 1 || n_decode < 1 || reps < 1 || reps > 100) {
+        usage();
+        return 2;
+    }
+    char err[AC_ERR_SIZE];
+    ac_model_params mp = ac_model_default_params();
+    mp.quantize = int8 ? AC_QUANT_INT8 : AC_QUANT_F32;
+    ac_model *m;
+    double t0 = ac_now();
+    if (ac_model_load(path, &mp, &m, err)) {
+        fprintf(stderr, "bench_engine: %s\n", err);
+        return 1;
+    }
+    double load_s = ac_now() - t0;
+    ac_dims d = ac_model_dims(m);
+    if (n_prefill + n_decode > d.n_ctx) {
+        fprintf(stderr, "bench_engine: %d + %d tokens do not fit n_ctx %d\n", n_prefill, n_decode, d.n_ctx);
+        return 1;
+    }
+    ac_threadpool *tp = ac_threadpool_new(threads);
+    int32_t *ids = malloc(sizeof(int32_t) * (n_prefill + n_decode));
+    unsigned s = 7;
+    for (int i = 0; i < n_prefill + n_decode; i++) {
+        s = s * 1103515245u + 12345u;
+        ids[i] = (int32_t)((s >> 16) % (unsigned)d.n_vocab);
+    }
+    float *logits = malloc(sizeof(float) * 4 * d.n_vocab);
+    ac_session_params sp = ac_session_default_params();
+    sp.n_batch = n_prefill < 256 ? n_prefill : 256;
+    ac_session *sess;
+    if (ac_session_new(m, &sp, &sess, err)) {
+        fprintf(stderr, "bench_engine: %s\n", err);
+        return 1;
+    }
+    double *tp_ms = malloc(sizeof(double) * (reps + 1)), *td_ms = malloc(sizeof(double) * (reps + 1) * n_decode);
+    double *tb_ms = malloc(sizeof(double) * (reps + 1) * n_decode);
+    int nd = 0, nb = 0;
+    for (int rep = 0; rep <= reps; rep++) { /* rep 0 warms up */
+        ac_session_rewind(sess, 0, err);
+        double a = ac_now();
+        if (ac_session_prefill(sess, ids, n_prefill, tp, logits, 0, err)) {
+            fprintf(stderr, "bench_engine: %s\n", err);
+            return 1;
+        }
+        double b = ac_now();
+        if (rep)
+            tp_ms[rep - 1] = (b - a) * 1e3;
+        for (int i = 0; i < n_decode; i++) {
+            a = ac_now();
+            ac_session_decode(sess, ids[n_prefill + i], tp, logits, err);
+            if (rep)
+                td_ms[nd++] = (ac_now() - a) * 1e3;
+        }
+        /* 4 beams forked from the prompt, decoding together */
+        ac_session_rewind(sess, n_prefill, err);
+        ac_session *beams[4] = {sess};
+        for (int k = 1; k < 4; k++)
+            ac_session_fork(sess, &beams[k], err);
+        for (int i = 0; i < n_decode / 4 + 1; i++) {
+            int32_t next[4] = {ids[i], ids[i + 1], ids[i + 2], ids[i + 3]};
+            a = ac_now();
+            ac_session_decode_batch(beams, next, 4, tp, logits, err);
+            if (rep)
+                tb_ms[nb++] = (ac_now() - a) * 1e3;
+        }
+        for (int k = 1; k < 4; k++)
+            ac_session_free(beams[k]);
+    }
+    printf("{\"model\":\"%s\",\"threads\":%d,\"quant\":\"%s\",\"kernels\":\"%s\",\"load_s\":%.3f,"
+           "\"prefill_tokens\":%d,\"prefill_ms\":%.3f,\"decode_ms\":%.3f,\"batch4_ms\":%.3f,\"weight_mb\":%.1f}\n",
+           path, threads, int8 ? "int8" : "f32", m->k->name, load_s, n_prefill, median(tp_ms, reps),
+           median(td_ms, nd), median(tb_ms, nb), ac_model_weight_bytes(m) / 1e6);
+    ac_session_free(sess);
+    ac_threadpool_free(tp);
+    ac_model_free(m);
+    free(ids), free(logits), free(tp_ms), free(td_ms), free(tb_ms);
+    return 0;
+}
