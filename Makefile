@@ -115,6 +115,7 @@ bench: all $(BENCH_BIN)
 
 fixtures:
 	$(PYTHON) python/make_fixtures.py tests/fixtures
+	$(PYTHON) tests/fixtures/make_hf_style.py tests/fixtures
 
 corpus:
 	$(PYTHON) python/corpus/build_corpus.py --out data/corpus
