@@ -22,6 +22,7 @@ static void usage(FILE *f)
 int ac_cmd_tokenizer_train(int argc, char **argv)
 {
     ac_bpe_train_params p = ac_bpe_train_default_params();
+    p.vocab_size = 0; /* required */
     const char *out = NULL, *corpus = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--vocab-size") && i + 1 < argc)
