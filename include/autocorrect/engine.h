@@ -109,6 +109,9 @@ const char *ac_model_source(const ac_model *m);
 /* Bytes of weights the forward pass reads (all matrices, embeddings, norms). */
 size_t ac_model_weight_bytes(const ac_model *m);
 
+/* The name of the kernel table the forward pass uses ("avx512", "avx2", "portable", ...). */
+const char *ac_model_kernels(const ac_model *m);
+
 /* Writes a one-line human-readable summary of the model (dimensions, storage, source) into buf
  * (`size` bytes, NUL-terminated, truncated if short). Returns the length it wanted, as snprintf. */
 int ac_model_describe(const ac_model *m, char *buf, size_t size);

@@ -17,6 +17,8 @@ static const ac_cli_command commands[] = {
     {"tokenizer-train", ac_cmd_tokenizer_train, "learn a byte-level BPE vocabulary from a corpus"},
     {"correct", ac_cmd_correct, "spelling filter: each input line comes back corrected (or as JSON)"},
     {"learn", ac_cmd_learn, "add words to your user dictionary (never corrected)"},
+    {"topk", ac_cmd_topk, "the most likely next tokens after token ids, from the engine"},
+    {"info", ac_cmd_info, "a model's hyperparameters and what was loaded"},
 };
 
 static void print_usage(FILE *f)

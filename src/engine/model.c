@@ -229,6 +229,11 @@ size_t ac_model_weight_bytes(const ac_model *m)
     return m->weight_bytes;
 }
 
+const char *ac_model_kernels(const ac_model *m)
+{
+    return m->k->name;
+}
+
 int ac_model_describe(const ac_model *m, char *buf, size_t size)
 {
     const ac_dims *d = &m->dims;
