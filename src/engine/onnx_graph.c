@@ -38,8 +38,8 @@ static const char *const known_ops[] = {
     "Add", "And", "Cast", "CastLike", "Concat", "Constant", "ConstantOfShape", "DequantizeLinear", "Div",
     "Dropout", "Equal", "Erf", "Expand", "Flatten", "Gather", "Gemm", "Greater", "GreaterOrEqual",
     "Identity", "LayerNormalization", "Less", "LessOrEqual", "MatMul", "Max", "Min", "Mul", "Neg", "Not",
-    "Pow", "Range", "ReduceMean", "Reshape", "Shape", "Slice", "Softmax", "Split", "Sqrt", "Squeeze",
-    "Sub", "Tanh", "Transpose", "Trilu", "Unsqueeze", "Where",
+    "Or", "Pow", "Range", "ReduceMean", "Reshape", "Shape", "Size", "Slice", "Softmax", "Split", "Sqrt",
+    "Squeeze", "Sub", "Tanh", "Transpose", "Trilu", "Unsqueeze", "Where",
 };
 
 /* A MatMul or Gemm by a constant matrix: y = x @ W + b, W logically [n_in][n_out]. */
@@ -740,11 +740,33 @@ static int from_input(const ctx *c, int v, int *input)
     return 0;
 }
 
+/* The output size of the LM head, found ahead of the walk: the one linear without a bias whose
+ * result reaches a graph output. 0 when there is not exactly one. */
+static int64_t head_size_guess(const ctx *c)
+{
+    int64_t size = 0;
+    int count = 0;
+    for (int i = 0; i < c->n_lins; i++) {
+        if (c->lins[i].b.base >= 0)
+            continue;
+        int vals[64];
+        int n = view_fwd(c, c->lins[i].out, vals, 64), out = 0;
+        for (int j = 0; j < n; j++)
+            out |= c->m->values[vals[j]].is_output;
+        if (out) {
+            size = c->lins[i].n_out;
+            count++;
+        }
+    }
+    return count == 1 ? size : 0;
+}
+
 static int embeddings(ctx *c, ac__onnx_plan *plan, int *tok_gather, int *h0)
 {
     ac__onnx_model *m = c->m;
-    int found = -1, ids = -1;
+    int found = -1, ids = -1, n_cand = 0;
     ac__onnx_wref wte;
+    int64_t head_rows = -1;
     for (int k = 0; k < c->n_node; k++) {
         if (!op_is(c, k, "Gather") || ac__onnx_attr_int(m, k, "axis", 0) != 0)
             continue;
@@ -755,9 +777,19 @@ static int embeddings(ctx *c, ac__onnx_plan *plan, int *tok_gather, int *h0)
         int input;
         if (rc == 0 || r.logical_rank != 2 || out_of(c, k, 0) < 0 || !from_input(c, in_of(c, k, 1), &input))
             continue;
-        if (found >= 0)
-            return ac__errorf(c->err, AC_E_UNSUPPORTED, "%s: two token embeddings (Gather nodes %d and %d read "
-                              "matrices by an input)", P(c), found, k);
+        n_cand++;
+        if (found >= 0) {
+            /* two matrices gathered by inputs: token ids and position ids. The token table is the
+             * one with as many rows as the LM head has outputs. */
+            if (head_rows < 0)
+                head_rows = head_size_guess(c);
+            int old_fits = wte.rows == head_rows, new_fits = r.rows == head_rows;
+            if (n_cand > 2 || old_fits == new_fits)
+                return ac__errorf(c->err, AC_E_UNSUPPORTED, "%s: cannot tell the token embedding from the others "
+                                  "(Gather nodes %d and %d both read a matrix by a graph input)", P(c), found, k);
+            if (old_fits)
+                continue;
+        }
         found = k;
         wte = r;
         ids = input;

@@ -295,6 +295,9 @@ static void onnx_hf_recipe_exports(void)
      * torch's own names and anonymous ones; both tie the head through a folded copy of wte^T */
     check_variant(HF "/model_op13.onnx", TINY, AC__GELU_TANH, 0);
     check_variant(HF "/model_op14_anon.onnx", TINY, AC__GELU_TANH, 0);
+    /* with attention_mask and position_ids inputs: two matrices are gathered by graph inputs, the
+     * token table is the one the LM head matches */
+    check_variant(HF "/model_mask_op14.onnx", TINY, AC__GELU_TANH, 0);
 }
 
 /* The HF-recipe files through the whole engine (ac_model_load + forward) against PyTorch's
@@ -306,7 +309,7 @@ static void onnx_hf_recipe_forward(void)
     if (fx_ref_load("f32", &ref))
         SKIP("expected.json has no f32 reference");
     ac_threadpool *tp = ac_threadpool_new(1);
-    const char *files[] = {HF "/model_op13.onnx", HF "/model_op14_anon.onnx"};
+    const char *files[] = {HF "/model_op13.onnx", HF "/model_op14_anon.onnx", HF "/model_mask_op14.onnx"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char err[AC_ERR_SIZE];
         ac_model_params p = ac_model_default_params();
