@@ -894,6 +894,183 @@ static void onnx_constant_nodes(void)
     }
 }
 
+static Onnx__TensorProto *tensor_new(const char *name, int dtype, int rank, const int64_t *dims, const void *data,
+                                     size_t nbytes)
+{
+    Onnx__TensorProto *t = malloc(sizeof *t);
+    onnx__tensor_proto__init(t);
+    t->name = strdup(name);
+    t->has_data_type = 1;
+    t->data_type = dtype;
+    t->n_dims = (size_t)rank;
+    t->dims = malloc(sizeof(int64_t) * (size_t)(rank + 1));
+    memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
+    t->has_raw_data = 1;
+    t->raw_data.len = nbytes;
+    t->raw_data.data = malloc(nbytes + 1);
+    memcpy(t->raw_data.data, data, nbytes);
+    return t;
+}
+
+/* A node with up to 3 inputs and one output; attribute `attr` (if non-NULL) of ints. */
+static Onnx__NodeProto *node_new(const char *op, const char *in0, const char *in1, const char *in2, const char *out,
+                                 const char *attr, const int64_t *ints, int n_ints, int as_list)
+{
+    Onnx__NodeProto *n = malloc(sizeof *n);
+    onnx__node_proto__init(n);
+    n->op_type = strdup(op);
+    n->name = malloc(strlen(out) + 8);
+    sprintf(n->name, "edit_%s", out);
+    const char *ins[3] = {in0, in1, in2};
+    n->input = malloc(3 * sizeof(char *));
+    for (int i = 0; i < 3 && ins[i]; i++)
+        n->input[n->n_input++] = strdup(ins[i]);
+    n->n_output = 1;
+    n->output = malloc(sizeof(char *));
+    n->output[0] = strdup(out);
+    if (attr) {
+        Onnx__AttributeProto *a = malloc(sizeof *a);
+        onnx__attribute_proto__init(a);
+        a->name = strdup(attr);
+        a->has_type = 1;
+        if (as_list) {
+            a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+            a->n_ints = (size_t)n_ints;
+            a->ints = malloc(sizeof(int64_t) * (size_t)n_ints);
+            memcpy(a->ints, ints, sizeof(int64_t) * (size_t)n_ints);
+        } else {
+            a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+            a->has_i = 1;
+            a->i = ints[0];
+        }
+        n->n_attribute = 1;
+        n->attribute = malloc(sizeof *n->attribute);
+        n->attribute[0] = a;
+    }
+    return n;
+}
+
+/* Replaces initializer `name` ([rows][cols] float32) by new initializers + one producing node. */
+static void graph_replace(Onnx__GraphProto *g, const char *name, Onnx__TensorProto **inits, int n_inits,
+                          Onnx__NodeProto *node)
+{
+    for (size_t i = 0; i < g->n_initializer; i++)
+        if (strcmp(g->initializer[i]->name, name) == 0) {
+            onnx__tensor_proto__free_unpacked(g->initializer[i], NULL);
+            g->initializer[i] = g->initializer[--g->n_initializer];
+            break;
+        }
+    g->initializer = realloc(g->initializer, (g->n_initializer + (size_t)n_inits) * sizeof *g->initializer);
+    for (int i = 0; i < n_inits; i++)
+        g->initializer[g->n_initializer++] = inits[i];
+    g->node = realloc(g->node, (g->n_node + 1) * sizeof *g->node);
+    memmove(g->node + 1, g->node, g->n_node * sizeof *g->node);
+    g->node[0] = node;
+    g->n_node++;
+}
+
+/* Weights stored other ways than the fixtures do: uint8 with one scale and zero point 128,
+ * int8 per column with non-zero zero points, and a matrix stored transposed behind a Transpose. */
+static void onnx_quantized_and_transposed_weights(void)
+{
+    ac__gpt2_weights orig, got;
+    char err[AC_ERR_SIZE], path[400];
+    if (load_onnx(TINY "/model.onnx", &orig, err)) {
+        CHECKF(0, "%s", err);
+        return;
+    }
+    Onnx__ModelProto *p = proto_load(TINY "/model.onnx");
+    if (!p) {
+        ac__gpt2_weights_free(&orig);
+        return;
+    }
+    Onnx__GraphProto *g = p->graph;
+    int64_t E = orig.dims.n_embd;
+    ac__gpt2_layer *L = &orig.layers[0];
+
+    /* h.0 c_fc [E][4E]: uint8, per tensor, zero point 128 */
+    size_t nfc = (size_t)(E * 4 * E);
+    float *want_fc = malloc(sizeof(float) * nfc);
+    uint8_t *qfc = malloc(nfc);
+    float amax = 0;
+    for (size_t i = 0; i < nfc; i++)
+        amax = fabsf(L->fc_w[i]) > amax ? fabsf(L->fc_w[i]) : amax;
+    float s_fc = amax / 127.0f;
+    uint8_t zp_fc = 128;
+    for (size_t i = 0; i < nfc; i++) {
+        float q = nearbyintf(L->fc_w[i] / s_fc) + 128;
+        q = q < 0 ? 0 : q > 255 ? 255 : q;
+        qfc[i] = (uint8_t)q;
+        want_fc[i] = (float)((int)qfc[i] - 128) * s_fc;
+    }
+    int64_t dfc[2] = {E, 4 * E};
+    Onnx__TensorProto *t3[3] = {
+        tensor_new("fc_q", ONNX__TENSOR_PROTO__DATA_TYPE__UINT8, 2, dfc, qfc, nfc),
+        tensor_new("fc_s", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 0, NULL, &s_fc, 4),
+        tensor_new("fc_zp", ONNX__TENSOR_PROTO__DATA_TYPE__UINT8, 0, NULL, &zp_fc, 1),
+    };
+    graph_replace(g, "transformer.h.0.mlp.c_fc.weight", t3, 3,
+                  node_new("DequantizeLinear", "fc_q", "fc_s", "fc_zp", "transformer.h.0.mlp.c_fc.weight", NULL,
+                           NULL, 0, 0));
+
+    /* h.0 c_attn [E][3E]: int8 per output column (axis 1), zero points -2..2 */
+    size_t C = (size_t)(3 * E), na = (size_t)E * C;
+    float *want_attn = malloc(sizeof(float) * na), *s_attn = malloc(sizeof(float) * C);
+    int8_t *qa = malloc(na), *zp_a = malloc(C);
+    for (size_t c = 0; c < C; c++) {
+        float m = 0;
+        for (size_t r = 0; r < (size_t)E; r++)
+            m = fabsf(L->attn_w[r * C + c]) > m ? fabsf(L->attn_w[r * C + c]) : m;
+        s_attn[c] = m > 0 ? m / 120.0f : 1.0f;
+        zp_a[c] = (int8_t)((int)(c % 5) - 2);
+        for (size_t r = 0; r < (size_t)E; r++) {
+            float q = nearbyintf(L->attn_w[r * C + c] / s_attn[c]) + zp_a[c];
+            q = q < -128 ? -128 : q > 127 ? 127 : q;
+            qa[r * C + c] = (int8_t)q;
+            want_attn[r * C + c] = (float)(qa[r * C + c] - zp_a[c]) * s_attn[c];
+        }
+    }
+    int64_t da[2] = {E, (int64_t)C}, dc[1] = {(int64_t)C}, axis1 = 1;
+    Onnx__TensorProto *a3[3] = {
+        tensor_new("attn_q", ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 2, da, qa, na),
+        tensor_new("attn_s", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, dc, s_attn, 4 * C),
+        tensor_new("attn_zp", ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 1, dc, zp_a, C),
+    };
+    graph_replace(g, "transformer.h.0.attn.c_attn.weight", a3, 3,
+                  node_new("DequantizeLinear", "attn_q", "attn_s", "attn_zp", "transformer.h.0.attn.c_attn.weight",
+                           "axis", &axis1, 1, 0));
+
+    /* h.1 attn.c_proj [E][E], stored transposed, read through Transpose(perm 1 0) */
+    float *tp = malloc(sizeof(float) * (size_t)(E * E));
+    for (int64_t r = 0; r < E; r++)
+        for (int64_t c = 0; c < E; c++)
+            tp[c * E + r] = orig.layers[1].attn_proj_w[r * E + c];
+    int64_t dp[2] = {E, E}, perm[2] = {1, 0};
+    Onnx__TensorProto *p1[1] = {tensor_new("proj_t", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, dp, tp, 4 * (size_t)(E * E))};
+    graph_replace(g, "transformer.h.1.attn.c_proj.weight", p1, 1,
+                  node_new("Transpose", "proj_t", NULL, NULL, "transformer.h.1.attn.c_proj.weight", "perm", perm, 2, 1));
+
+    tmp_path(path, sizeof path, "requantized.onnx");
+    CHECK(proto_save(p, path) == 0);
+    onnx__model_proto__free_unpacked(p, NULL);
+    int rc = load_onnx(path, &got, err);
+    CHECKF(rc == AC_OK, "%s", err);
+    if (!rc) {
+        memcpy(orig.layers[0].fc_w, want_fc, sizeof(float) * nfc);
+        memcpy(orig.layers[0].attn_w, want_attn, sizeof(float) * na);
+        check_same_weights("requantized", &got, &orig);
+        ac__gpt2_weights_free(&got);
+    }
+    free(want_fc);
+    free(qfc);
+    free(want_attn);
+    free(s_attn);
+    free(qa);
+    free(zp_a);
+    free(tp);
+    ac__gpt2_weights_free(&orig);
+}
+
 /* Graph edits that make the file something else than GPT-2, or contradict its metadata. */
 static void onnx_refuses_edited_graphs(void)
 {
@@ -1002,6 +1179,7 @@ int main(void)
     RUN(onnx_external_data);
     RUN(onnx_typed_fields);
     RUN(onnx_constant_nodes);
+    RUN(onnx_quantized_and_transposed_weights);
     RUN(onnx_refuses_edited_graphs);
     remove_tree(tmpdir);
     return CHECK_EXIT_CODE();
