@@ -904,7 +904,8 @@ static Onnx__TensorProto *tensor_new(const char *name, int dtype, int rank, cons
     t->data_type = dtype;
     t->n_dims = (size_t)rank;
     t->dims = malloc(sizeof(int64_t) * (size_t)(rank + 1));
-    memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
+    if (rank > 0)
+        memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
     t->has_raw_data = 1;
     t->raw_data.len = nbytes;
     t->raw_data.data = malloc(nbytes + 1);
