@@ -8,7 +8,7 @@
  * prefill and decode split and the tokens prefilled per keystroke. A report, not a test.
  *
  *     build/bench/bench_complete [--model PATH] [--tokenizer PATH] [--threads N] [--keys N]
- *                                [--context CHARS] [--beams N] [--max-tokens N]
+ *                                [--context CHARS] [--beams N] [--max-tokens N] [--int8]
  * Default model: build/bench-models/d256x6 (bench/make_models.py), else tests/fixtures/tiny.
  */
 #include "bench_complete_util.h"
@@ -35,7 +35,7 @@ static const char default_text[] =
 int main(int argc, char **argv)
 {
     const char *model = NULL, *tokenizer = NULL;
-    int threads = 2, keys = 200, context = 600, beams = 5, max_tokens = 4;
+    int threads = 2, keys = 200, context = 600, beams = 5, max_tokens = 4, int8 = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(argv[i], "--model") && v) model = v, i++;
@@ -45,9 +45,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--context") && v) context = atoi(v), i++;
         else if (!strcmp(argv[i], "--beams") && v) beams = atoi(v), i++;
         else if (!strcmp(argv[i], "--max-tokens") && v) max_tokens = atoi(v), i++;
+        else if (!strcmp(argv[i], "--int8")) int8 = 1;
         else {
             fprintf(stderr, "usage: bench_complete [--model PATH] [--tokenizer PATH] [--threads N] [--keys N] "
-                            "[--context CHARS] [--beams N] [--max-tokens N]\n");
+                            "[--context CHARS] [--beams N] [--max-tokens N] [--int8]\n");
             return 2;
         }
     }
@@ -61,7 +62,7 @@ int main(int argc, char **argv)
 
     char err[AC_ERR_SIZE];
     bench_lm lm;
-    if (bench_lm_load(&lm, model, tokenizer, threads, err)) {
+    if (bench_lm_load(&lm, model, tokenizer, threads, int8, err)) {
         fprintf(stderr, "bench_complete: %s\n", err);
         return 1;
     }
@@ -121,8 +122,9 @@ int main(int argc, char **argv)
     double w50 = bench_quantile(t_warm, keys, 0.5), w99 = bench_quantile(t_warm, keys, 0.99);
     double c50 = bench_quantile(t_cold, keys, 0.5), c99 = bench_quantile(t_cold, keys, 0.99);
     printf("complete: %d keystrokes after %d characters (%.0f context tokens on average), %d beams x %d tokens, "
-           "%d threads, model %s, tokenizer %s\n",
-           keys, context, ctx_tokens / keys, beams, max_tokens, threads, lm.model_path, lm.tokenizer_path);
+           "%d threads, model %s (%s), tokenizer %s\n",
+           keys, context, ctx_tokens / keys, beams, max_tokens, threads, lm.model_path, int8 ? "int8" : "f32",
+           lm.tokenizer_path);
     printf("  with cache:    p50 %7.2f ms  p99 %7.2f ms  (prefill %.2f + decode %.2f ms; %.2f new tokens per key, "
            "at most %d)\n",
            w50, w99, pre_w / keys, dec_w / keys, new_w / keys, max_new);

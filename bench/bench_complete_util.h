@@ -48,13 +48,16 @@ static inline int bench_has_model(const char *dir)
     return bench_path_exists(dir, "model.onnx") || bench_path_exists(dir, "model.safetensors");
 }
 
-/* Loads the model at `model` (required), the tokenizer (`tokenizer` or the fallbacks above), a pool
- * of `threads` and a completer. Prints what it loaded to stderr. Returns AC_OK or an error. */
-static inline int bench_lm_load(bench_lm *lm, const char *model, const char *tokenizer, int threads, char *err)
+/* Loads the model at `model` (required; int8 != 0: int8 matrices), the tokenizer (`tokenizer` or the
+ * fallbacks above), a pool of `threads` and a completer. Prints what it loaded to stderr. Returns AC_OK or an error. */
+static inline int bench_lm_load(bench_lm *lm, const char *model, const char *tokenizer, int threads, int int8,
+                                char *err)
 {
     memset(lm, 0, sizeof *lm);
     snprintf(lm->model_path, sizeof lm->model_path, "%s", model);
-    int rc = ac_model_load(model, NULL, &lm->model, err);
+    ac_model_params mp = ac_model_default_params();
+    mp.quantize = int8 ? AC_QUANT_INT8 : AC_QUANT_F32;
+    int rc = ac_model_load(model, &mp, &lm->model, err);
     if (rc)
         return rc;
     ac_dims d = ac_model_dims(lm->model);

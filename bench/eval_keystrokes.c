@@ -11,7 +11,7 @@
  *
  *     build/bench/eval_keystrokes --model PATH [--tokenizer PATH] [--input FILE] [--limit N]
  *         [--max-chars N] [--beams N] [--max-tokens N] [--stop word|phrase|line] [--min-score X]
- *         [--threads N] [--shown 3,5]
+ *         [--threads N] [--shown 3,5] [--int8]
  * Defaults: --input data/corpus/valid_prose.txt, all lines, lines cut at 300 characters (at a space),
  * the decoder's default settings (phrase stop, 4 tokens, min_score -2.5), 5 beams, 1 thread.
  * Prints one line per K and a JSON summary line. bench/eval_keystrokes.sh builds and runs it.
@@ -54,10 +54,14 @@ int main(int argc, char **argv)
 {
     const char *model = NULL, *tokenizer = NULL, *input = "data/corpus/valid_prose.txt";
     const char *shown_list = "3,5";
-    int limit = 0, max_chars = 300, beams = 5, threads = 1;
+    int limit = 0, max_chars = 300, beams = 5, threads = 1, int8 = 0;
     ac_complete_params p = ac_complete_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--int8")) {
+            int8 = 1;
+            continue;
+        }
         if (!v) goto usage;
         if (!strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--tokenizer")) tokenizer = v;
@@ -86,7 +90,7 @@ int main(int argc, char **argv)
         return 1;
     }
     bench_lm lm;
-    if (bench_lm_load(&lm, model, tokenizer, threads, err)) {
+    if (bench_lm_load(&lm, model, tokenizer, threads, int8, err)) {
         fprintf(stderr, "eval_keystrokes: %s\n", err);
         return 1;
     }
@@ -167,6 +171,6 @@ int main(int argc, char **argv)
 usage:
     fprintf(stderr, "usage: eval_keystrokes --model PATH [--tokenizer PATH] [--input FILE] [--limit N] [--max-chars N]\n"
                     "       [--beams N] [--max-tokens N] [--stop word|phrase|line] [--min-score X] [--threads N]\n"
-                    "       [--shown 3,5]\n(--model may be left out once models/default holds a model)\n");
+                    "       [--shown 3,5] [--int8]\n(--model may be left out once models/default holds a model)\n");
     return 2;
 }

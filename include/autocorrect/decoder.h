@@ -56,7 +56,8 @@
  * is room to decode), and a context of n > W tokens drops its first k * (W/2) tokens, the smallest k
  * that leaves at most W. Texts over 16 * n_ctx bytes are first cut, for the encoder's sake, at a
  * multiple of 8 * n_ctx bytes moved forward past the next space or newline. An uncut context
- * starts with the end-of-text token (as GPT-2 saw documents start in training).
+ * starts with the end-of-text token (as GPT-2 saw documents start in training), unless the caller
+ * says with mid_text that it cut the text itself.
  *
  * Threads. A completer is immutable after creation and may be shared by threads. A cache, and the
  * result of a call, belong to one thread at a time; two caches may run in two threads at once (they
@@ -118,6 +119,8 @@ typedef struct ac_complete_params {
     const int *cancel;
     int no_cache;          /* nonzero: use the cache's memory but none of its cached tokens (every
                             * token is prefilled again); for benchmarks. Default 0 */
+    int mid_text;          /* nonzero: `before` does not start where the document starts (the caller
+                            * kept only its tail), so no end-of-text token is put before it. Default 0 */
 } ac_complete_params;
 
 /* One completion. */

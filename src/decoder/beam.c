@@ -305,7 +305,7 @@ static void propose(search *q, int bi, const float *L, int *nc)
     for (int t = 0; t < v->n_vocab; t++) {
         if ((v->special[t] && t != v->eos) || v->control[t])
             continue;
-        double e = exp((double)L[t] - m);
+        double e = expf(L[t] - m); /* float exp: a tenth of the time of exp, and exact enough */
         z += e;
         if (t == v->eos || stop_at[t] == 0)
             z_stop += e;

@@ -405,7 +405,7 @@ int ac_complete(ac_completer *c, ac_complete_cache *k, const char *before, size_
     if (rc)
         goto done;
     size_t n_ids = 0;
-    int lead = start == 0 && c->bos >= 0;
+    int lead = start == 0 && !p->mid_text && c->bos >= 0;
     if (lead)
         k->ids[0] = c->bos;
     rc = ac_bpe_encode(c->bpe, k->bpe_cache, text + start, len - start, 0, k->ids + lead, k->ids_cap - 1, &n_ids, err);

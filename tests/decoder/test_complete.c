@@ -308,6 +308,15 @@ static void cancel_and_bad_arguments(void)
     CHECK(ac_complete(completer, NULL, "", 0, &p, &r, err) == AC_OK);
     CHECK(r.n > 0);
     ac_complete_result_free(&r);
+    /* mid_text: no end-of-text token first, so one token fewer of context. */
+    p = test_params();
+    ac_complete_result m;
+    CHECK(ac_complete(completer, NULL, "the dog is", 10, &p, &r, err) == AC_OK);
+    p.mid_text = 1;
+    CHECK(ac_complete(completer, NULL, "the dog is", 10, &p, &m, err) == AC_OK);
+    CHECK(m.timings.context_tokens == r.timings.context_tokens - 1);
+    ac_complete_result_free(&r);
+    ac_complete_result_free(&m);
     /* Abstaining: a random model is never confident enough for the default threshold. */
     p = ac_complete_default_params();
     p.min_score = -0.01f;
