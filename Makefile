@@ -120,6 +120,10 @@ fixtures:
 corpus:
 	$(PYTHON) python/corpus/build_corpus.py --out data/corpus
 
+# Rebuilds models/default from scratch (hours of CPU; resumable). See scripts/make_model.sh.
+model:
+	scripts/make_model.sh
+
 # --- spelling dictionary (corrector; python/dictionary/build_dictionary.py documents it) -------
 .PHONY: dictionary
 dictionary:
