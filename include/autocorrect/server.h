@@ -44,8 +44,8 @@ typedef struct ac_config {
     int default_max_tokens;               /* tokens a completion gets when the request says none, 6 */
     bool cache;                           /* reuse the context of a session between keystrokes, true */
     int max_sessions;                     /* session contexts kept (least recently used go), 16 */
-    char dictionary_path[AC_CONFIG_PATH_MAX];      /* spelling dictionary; "" = the model's own */
-    char user_dictionary_path[AC_CONFIG_PATH_MAX]; /* words `learn` adds; "" = $XDG_DATA_HOME/autocorrect/user_dictionary.txt */
+    char dictionary_path[AC_CONFIG_PATH_MAX];      /* spelling dictionary; "" = the model's, else the shipped one */
+    char user_dictionary_path[AC_CONFIG_PATH_MAX]; /* words `learn` adds; "" = $XDG_DATA_HOME/autocorrect/user-dictionary.txt */
     /* HTTP (off by default) */
     bool http_enabled;
     char http_address[256];               /* "127.0.0.1"; a non-loopback address needs http_token */
@@ -82,10 +82,14 @@ int ac_config_parse(const char *text, size_t len, const char *filename, ac_confi
  * only. Then resolves paths (ac_config_resolve_paths). Returns AC_OK or an error with a message. */
 int ac_config_load(const char *path, ac_config *cfg, ac_config_warn_fn warn, void *user, char *err);
 
-/* Makes paths usable: "~/" expands to $HOME, a relative model or dictionary path is taken relative
- * to the config file's directory, and an empty model_path becomes the shipped default model
- * (models/default under the installed share directory, or in the source tree next to the
- * executable). Returns AC_OK, or AC_E_IO when no default model directory exists. */
+/* Makes paths usable: "~/" expands to $HOME, and a relative model, dictionary or socket path is
+ * taken relative to the config file's directory. An empty model_path becomes the shipped default
+ * model (models/default under the installed share directory, or in the source tree next to the
+ * executable), or stays "" when there is none: the caller reports that, after applying a --model
+ * override. An empty dictionary_path becomes dictionary.tsv in the model directory, else in the
+ * shipped model directory, when one exists; an empty user_dictionary_path becomes
+ * $XDG_DATA_HOME/autocorrect/user-dictionary.txt. Returns AC_OK, or AC_E_ARG / AC_E_LIMIT when a
+ * path cannot be expanded. */
 int ac_config_resolve_paths(ac_config *cfg, char *err);
 
 /* The socket path the daemon uses with this config, into out[n]: cfg->socket_path if set, else

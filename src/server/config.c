@@ -67,6 +67,38 @@ const char *ac__config_key_name(size_t i)
     return i < sizeof keys / sizeof keys[0] ? keys[i].name : NULL;
 }
 
+int ac__config_format_value(const ac_config *cfg, size_t i, char *out, size_t n)
+{
+    if (i >= sizeof keys / sizeof keys[0])
+        return -1;
+    const key_def *k = &keys[i];
+    const char *field = (const char *)cfg + k->offset;
+    switch (k->kind) {
+    case K_INT: snprintf(out, n, "%d", *(const int *)field); break;
+    case K_SIZE: snprintf(out, n, "%zu", *(const size_t *)field); break;
+    case K_BOOL: snprintf(out, n, "%s", *(const bool *)field ? "true" : "false"); break;
+    case K_STRING: {
+        if (!strcmp(k->name, "http_token") && field[0]) {
+            snprintf(out, n, "\"(set)\"");
+            break;
+        }
+        size_t o = 0;
+        if (n < 3)
+            return -1;
+        out[o++] = '"';
+        for (const char *p = field; *p && o + 4 < n; p++) {
+            if (*p == '"' || *p == '\\')
+                out[o++] = '\\';
+            out[o++] = *p;
+        }
+        out[o++] = '"';
+        out[o] = 0;
+        break;
+    }
+    }
+    return 0;
+}
+
 void ac_config_default(ac_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -301,15 +333,26 @@ int ac_config_resolve_paths(ac_config *cfg, char *err)
         const char *home = getenv("HOME");
         if (data && data[0] == '/')
             snprintf(cfg->user_dictionary_path, sizeof cfg->user_dictionary_path,
-                     "%s/autocorrect/user_dictionary.txt", data);
+                     "%s/autocorrect/user-dictionary.txt", data);
         else if (home && home[0])
             snprintf(cfg->user_dictionary_path, sizeof cfg->user_dictionary_path,
-                     "%s/.local/share/autocorrect/user_dictionary.txt", home);
+                     "%s/.local/share/autocorrect/user-dictionary.txt", home);
     }
-    if (!cfg->model_path[0] && !find_default_model(cfg->model_path, sizeof cfg->model_path))
-        return ac__errorf(err, AC_E_IO,
-                          "no model_path is configured and the default model (share/autocorrect/models/default) "
-                          "was not found");
+    char shipped[AC_CONFIG_PATH_MAX] = "";
+    int have_shipped = find_default_model(shipped, sizeof shipped);
+    if (!cfg->model_path[0] && have_shipped)
+        snprintf(cfg->model_path, sizeof cfg->model_path, "%s", shipped); /* stays "" when there is none */
+    /* the dictionary: the model's own dictionary.tsv, else the shipped one */
+    if (!cfg->dictionary_path[0]) {
+        const char *dirs[2] = {cfg->model_path, have_shipped ? shipped : ""};
+        for (int i = 0; i < 2 && !cfg->dictionary_path[0]; i++) {
+            char cand[AC_CONFIG_PATH_MAX + 32];
+            struct stat st;
+            if (dirs[i][0] && snprintf(cand, sizeof cand, "%s/dictionary.tsv", dirs[i]) < (int)sizeof cfg->dictionary_path &&
+                stat(cand, &st) == 0 && S_ISREG(st.st_mode))
+                snprintf(cfg->dictionary_path, sizeof cfg->dictionary_path, "%s", cand);
+        }
+    }
     return AC_OK;
 }
 

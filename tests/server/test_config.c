@@ -240,7 +240,7 @@ static void load_finds_file_and_resolves_paths(void)
     snprintf(want, sizeof want, "%s/models/mine", dir);
     CHECK_STR(c.model_path, want);
     CHECK_STR(c.dictionary_path, "/home/someone/words.txt");
-    CHECK_STR(c.user_dictionary_path, "/data/autocorrect/user_dictionary.txt");
+    CHECK_STR(c.user_dictionary_path, "/data/autocorrect/user-dictionary.txt");
 
     /* --config wins over XDG; a missing --config file is an error naming it */
     char other[256];
@@ -261,13 +261,12 @@ static void load_finds_file_and_resolves_paths(void)
     /* no file at all: defaults, and the model found in the source tree (models/default) */
     snprintf(xdg, sizeof xdg, "%s/nowhere", tmpdir);
     setenv("XDG_CONFIG_HOME", xdg, 1);
-    int rc = ac_config_load(NULL, &c, NULL, NULL, err);
-    if (rc == AC_OK) {
-        CHECK(c.source[0] == 0);
-        CHECK(strstr(c.model_path, "models/default") != NULL);
-    } else {
-        CHECKF(strstr(err, "default model") != NULL, "%s", err);
-    }
+    CHECKF(ac_config_load(NULL, &c, NULL, NULL, err) == AC_OK, "%s", err);
+    CHECK(c.source[0] == 0);
+    struct stat st;
+    /* run by tests/run.sh from the source tree: found relative to the test binary in build/tests/ */
+    if (getenv("AC_TEST_BUILD") && stat("models/default", &st) == 0)
+        CHECKF(strstr(c.model_path, "models/default") != NULL, "model_path %.200s", c.model_path);
     unsetenv("XDG_CONFIG_HOME");
     unsetenv("XDG_DATA_HOME");
 }
