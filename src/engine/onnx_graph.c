@@ -73,6 +73,7 @@ typedef struct ctx {
     int *stack;            /* [n_values] scratch */
     int *ngen;             /* [n_node] generation marks for nodes (backward walks) */
     int *nfwd;             /* [n_node] generation marks for nodes (forward walks) */
+    int token_input;       /* value index of the graph input holding the token ids */
     int n_embd;
 } ctx;
 
@@ -284,7 +285,8 @@ static void lin_mark(ctx *c, const lin *L)
         c->mark[L->bias_node] = 1;
 }
 
-/* The linear layer that reads v (through views). Returns its index, -1 when none, or an error. */
+/* The linear layer that reads v (through views). Returns its index, -1 when none, or an error
+ * (AC_E_UNSUPPORTED, below -1: callers test `< -1`). */
 static int lin_after(ctx *c, int v, const char *what)
 {
     int vals[64];
@@ -490,7 +492,7 @@ static int ln_match(ctx *c, int x, lnorm *out)
 /* ------------------------------------------------------------------ blocks */
 
 /* The residual Add reading r (through views) whose other input is a linear layer's output.
- * Returns the Add node and sets *li, -1 when none, or an error. */
+ * Returns the Add node and sets *li, -1 when none, or an error (AC_E_UNSUPPORTED, below -1). */
 static int residual_find(ctx *c, int r, int *li)
 {
     int vals[64];
@@ -798,6 +800,7 @@ static int embeddings(ctx *c, ac__onnx_plan *plan, int *tok_gather, int *h0)
         return ac__errorf(c->err, AC_E_UNSUPPORTED, "%s: no token embedding: no Gather of a [n_vocab, n_embd] "
                           "matrix by an input of token ids (is this a GPT-2 graph?)", P(c));
     c->n_embd = (int)wte.cols;
+    c->token_input = ids;
     snprintf(plan->token_input, sizeof plan->token_input, "%s", vname(c, ids));
     plan->dims.n_vocab = (int)wte.rows;
     plan->dims.n_embd = (int)wte.cols;
@@ -957,7 +960,7 @@ static int recognise(ctx *c, ac__onnx_plan *plan)
     if (rc)
         return rc;
     int64_t E = c->n_embd;
-    int token_input = ac__onnx_value_find(m, plan->token_input);
+    int token_input = c->token_input;
     double eps = -1;
     int gelu = -1, heads = 0, heads_scale = 0;
     int layer = 0;

@@ -431,6 +431,8 @@ int64_t ac__onnx_tensor_i64(const ac__onnx_tensor *t, int64_t i)
 
 void ac__onnx_tensor_to_f32(const ac__onnx_tensor *t, int64_t start, int64_t n, float *out)
 {
+    if (n <= 0)
+        return;
     if (t->dtype == DT_FLOAT) {
         const void *src = t->raw ? (const void *)(t->raw + 4 * (size_t)start) : (const void *)((const float *)t->typed + start);
         memcpy(out, src, 4 * (size_t)n);
