@@ -80,6 +80,7 @@ typedef struct ac_request {
     int scope;                     /* correct: 0 every word, 1 only the last `last_words` complete words
                                     * (corrector.h's enum ac_correct_scope) */
     int last_words;
+    bool mid_text;                 /* `before` is the tail of a longer text (no document start before it) */
     int deadline_ms;               /* the request's time budget */
     double deadline;               /* set by the server when work starts: ac_now() + deadline_ms */
     json_t *target;                /* cancel: the id to cancel (a reference), or NULL */

@@ -315,6 +315,7 @@ static int model_complete(void *state, const ac_request *req, const atomic_int *
     p.cancel = (const int *)cancel; /* decoder.h: read atomically; an atomic_int is an int here */
     p.no_cache = !(req->use_cache && m->cfg.cache);
     size_t start = context_start(m, req->before, req->before_len);
+    p.mid_text = req->mid_text || start > 0;
 
     session_cache *slot;
     ac_complete_cache *cache = cache_take(m, req->session, &slot, err);
@@ -399,7 +400,7 @@ static int model_topk(void *state, const ac_request *req, const atomic_int *canc
      * n_ctx - 1 of them */
     size_t n = 0;
     int32_t eot = ac_bpe_eot(m->bpe);
-    if (eot >= 0)
+    if (eot >= 0 && !req->mid_text && start == 0)
         ids[n++] = eot;
     size_t got = 0;
     if ((rc = ac_bpe_encode(m->bpe, NULL, req->before + start, len, 0, ids + n, len + 1, &got, err)))

@@ -196,6 +196,8 @@ static int parse_fields(json_t *obj, const ac__limits *lim, ac_request *req, con
     }
     if ((rc = get_bool(obj, "cache", lim->cache, &req->use_cache, code, err)))
         return rc;
+    if ((rc = get_bool(obj, "mid_text", false, &req->mid_text, code, err)))
+        return rc;
     if ((rc = get_int(obj, "deadline_ms", lim->deadline_ms, 1, lim->deadline_ms, "deadline_ms", &req->deadline_ms,
                       code, err)))
         return rc;
@@ -207,7 +209,7 @@ static int parse_fields(json_t *obj, const ac__limits *lim, ac_request *req, con
             return rc;
         if ((rc = get_string(obj, "after", 0, &req->after, &req->after_len, code, err)))
             return rc;
-        bool also;
+        bool also = false;
         if (req->op == AC_OP_COMPLETE) {
             req->want_completions = true;
             if ((rc = get_bool(obj, "correct", false, &also, code, err)))

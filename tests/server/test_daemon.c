@@ -15,6 +15,9 @@
 #include "fake_backend.h"
 #include "server/daemon.h"
 
+/* The CLI's client module is tested here, against the fake daemon (it links only the library). */
+#include "../../src/cli/client.c"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1126,6 +1129,59 @@ static void typed_text_not_logged(void)
     CHECK(log_contains(&d, "secret-typed-words"));
 }
 
+/* --- the CLI's client (src/cli/client.c) ----------------------------------------------------------- */
+
+static void cli_client(void)
+{
+    NEED_SHARED();
+    char err[AC_ERR_SIZE];
+    json_t *reply = NULL;
+    json_t *req = json_pack("{s:s,s:s,s:i}", "op", "complete", "before", "from the client", "max_tokens", 3);
+    int rc = ac_client_call(shared.sock, req, &reply, err);
+    CHECKF(rc == AC_OK, "%s", err);
+    CHECK(json_is_array(json_object_get(reply, "completions")));
+    CHECK(json_object_get(req, "id") == NULL); /* the caller's object is left as it was */
+    if (!real_bin)
+        CHECK_STR(jstr(json_array_get(json_object_get(reply, "completions"), 0), "text"), " client_0");
+    json_decref(reply);
+    json_decref(req);
+    /* an error reply: AC_E_ARG with the daemon's code and message, reply still set */
+    req = json_pack("{s:s}", "op", "complete");
+    rc = ac_client_call(shared.sock, req, &reply, err);
+    CHECK(rc == AC_E_ARG && strstr(err, "daemon: bad_request:") && reply);
+    json_decref(reply);
+    /* nobody there: an error when a socket was asked for, "unavailable" when it was not */
+    char nowhere[160];
+    snprintf(nowhere, sizeof nowhere, "%s/nobody.sock", tmp);
+    rc = ac_client_call(nowhere, req, &reply, err);
+    CHECKF(rc == AC_E_IO && strstr(err, "no daemon is listening"), "rc %d: %s", rc, err);
+    char runtime[160];
+    snprintf(runtime, sizeof runtime, "%s/empty-runtime", tmp);
+    mkdir(runtime, 0700);
+    setenv("XDG_RUNTIME_DIR", runtime, 1);
+    unsetenv("AUTOCORRECT_SOCKET");
+    rc = ac_client_call(NULL, req, &reply, err);
+    CHECKF(rc == AC_CLIENT_UNAVAILABLE, "rc %d: %s", rc, err);
+    /* $AUTOCORRECT_SOCKET routes without --socket */
+    setenv("AUTOCORRECT_SOCKET", shared.sock, 1);
+    json_decref(req);
+    req = json_pack("{s:s,s:i}", "op", "health", "id", 77);
+    rc = ac_client_call(NULL, req, &reply, err);
+    CHECK(rc == AC_OK && jint(reply, "id") == 77);
+    json_decref(reply);
+    json_decref(req);
+    unsetenv("AUTOCORRECT_SOCKET");
+    unsetenv("XDG_RUNTIME_DIR");
+    /* option stripping */
+    char *argv[] = {"complete", "--socket", "/x.sock", "--beams", "3", "--no-daemon", "--socket=/y", "--", "--socket",
+                    "text", NULL};
+    const char *sock = NULL;
+    int no_daemon = 0;
+    int argc = ac_client_take_options(10, argv, &sock, &no_daemon);
+    CHECK(argc == 6 && no_daemon && sock && !strcmp(sock, "/y"));
+    CHECK(!strcmp(argv[1], "--beams") && !strcmp(argv[3], "--") && !strcmp(argv[4], "--socket") && argv[6] == NULL);
+}
+
 /* --- main ------------------------------------------------------------------------------------- */
 
 /* check.h's RUN, with "_real" after the name in the pass against the real daemon. */
@@ -1163,6 +1219,7 @@ static void run_all(void)
     RUN_M(bad_json_keeps_connection);
     RUN_M(plain_text_socket);
     RUN_M(plain_text_with_nc);
+    RUN_M(cli_client);
     if (shared.pid) {
         int rc = daemon_stop(&shared);
         if (rc != 0) {
