@@ -47,6 +47,17 @@ static void linear_task(void *ctx, int task)
             j->k->gelu(j->y + (size_t)r * j->ldy + j0, j1 - j0, j->gelu);
 }
 
+/* Work (multiply-adds) below which a step runs on the caller's thread alone (model.h): waking the workers
+ * and waiting for them costs tens of microseconds, more than splitting saves on small steps
+ * (decoding with a small model), and much more when other processes hold the other cores. */
+double ac__forward_par_min_work = 1 << 20;
+
+/* The pool to use for a step of `work` multiply-adds: tp, or NULL (inline) for small steps. */
+static ac_threadpool *pool_for(ac_threadpool *tp, double work)
+{
+    return work >= ac__forward_par_min_work ? tp : NULL;
+}
+
 /* Columns per task: about four tasks per thread for balance, in whole 64-column tiles. */
 static int chunk_for(int n_out, ac_threadpool *tp)
 {
@@ -67,6 +78,7 @@ static void linear(const ac_model *m, ac_threadpool *tp, float *y, int ldy, cons
         .k = m->k, .y = y, .ldy = ldy, .x = x, .ldx = ldx, .w = w, .q8 = q8, .b = b,
         .n_rows = n_rows, .n_in = n_in, .n_out = n_out, .accumulate = accumulate, .gelu = gelu,
     };
+    tp = pool_for(tp, (double)n_rows * n_in * n_out);
     j.chunk = chunk_for(n_out, tp);
     ac__threadpool_run(tp, (n_out + j.chunk - 1) / j.chunk, linear_task, &j);
 }
@@ -169,7 +181,10 @@ void ac__forward_rows(const ac_model *m, ac__kv_store *sc, const ac__row *rows, 
         store_kv(m, rows, n, sc->qkv, l);
         attn_job aj = {.m = m, .rows = rows, .qkv = sc->qkv, .att = sc->att, .layer = l,
                        .scale = 1.0f / sqrtf((float)(C / H))};
-        ac__threadpool_run(tp, n * H, attn_task, &aj);
+        double attn_work = 0; /* positions read, times 2 * n_embd (keys and values) */
+        for (int r = 0; r < n; r++)
+            attn_work += 2.0 * (rows[r].pos + 1) * C;
+        ac__threadpool_run(pool_for(tp, attn_work), n * H, attn_task, &aj);
         linear(m, tp, sc->x, C, sc->att, C, L->attn_proj_w, Q ? &Q->attn_proj : NULL, L->attn_proj_b, n, C, C,
                1, -1);
         /* MLP block: x += c_proj(gelu(c_fc(ln_2(x)))) */
@@ -190,6 +205,7 @@ void ac__forward_rows(const ac_model *m, ac__kv_store *sc, const ac__row *rows, 
                    .n_rows = nl, .n_embd = C, .n_vocab = d->n_vocab};
     if (q8)
         hj.q8 = &m->head_q8;
+    tp = pool_for(tp, (double)nl * C * d->n_vocab);
     int nt = ac_threadpool_size(tp);
     hj.chunk = nt == 1 ? d->n_vocab : (d->n_vocab + 8 * nt - 1) / (8 * nt);
     ac__threadpool_run(tp, (d->n_vocab + hj.chunk - 1) / hj.chunk, head_task, &hj);

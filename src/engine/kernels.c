@@ -137,9 +137,11 @@ const ac__kernels ac__kernels_naive = {
 
 #define AC__K(name) name##_portable
 #define AC__KNAME "portable"
+#define AC__VW 4
 #include "engine/kernels_fast.inc"
 #undef AC__K
 #undef AC__KNAME
+#undef AC__VW
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define AC__HAVE_X86_TABLES 1
@@ -151,9 +153,11 @@ const ac__kernels ac__kernels_naive = {
 #endif
 #define AC__K(name) name##_avx2
 #define AC__KNAME "avx2"
+#define AC__VW 8
 #include "engine/kernels_fast.inc"
 #undef AC__K
 #undef AC__KNAME
+#undef AC__VW
 #if defined(__clang__)
 #pragma clang attribute pop
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))), apply_to = function)
@@ -164,9 +168,11 @@ const ac__kernels ac__kernels_naive = {
 #endif
 #define AC__K(name) name##_avx512
 #define AC__KNAME "avx512"
+#define AC__VW 16
 #include "engine/kernels_fast.inc"
 #undef AC__K
 #undef AC__KNAME
+#undef AC__VW
 #if defined(__clang__)
 #pragma clang attribute pop
 #else

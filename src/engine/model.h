@@ -82,6 +82,11 @@ struct ac_session {
 void ac__forward_rows(const ac_model *m, ac__kv_store *scratch, const ac__row *rows, int n,
                       ac_threadpool *tp, float *logits, int logits_from);
 
+/* Work (multiply-adds) below which a step of the forward pass runs on the caller's thread even with
+ * a pool (waking workers costs more than small steps gain). 2^20 by default; tests set 0 to make
+ * every step parallel. Not thread-safe to change while forward passes run. */
+extern double ac__forward_par_min_work;
+
 /* The reference forward pass (reference.c): the whole sequence ids[n] from scratch with the naive
  * kernels and no cache, float32 weights only; logits [n][n_vocab]. Allocates its buffers. Returns
  * AC_OK, AC_E_ARG or AC_E_NOMEM. For tests. */

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# bench_engine.sh: the C engine beside ONNX Runtime on random GPT-2 models (a report, not a test).
+#
+# Models (bench/make_models.py, made once into build/bench-models/, not committed): d256 x 6 layers
+# and d512 x 8 (vocab 8192), and GPT-2 124M (vocab 50257). For 1 and 2 threads, a table of:
+#   C prefill   ms for a 128-token prefill (logits of the last position), f32 and int8
+#   C decode    ms per token decoded with the KV cache, f32 and int8 (after the 128-token prompt)
+#   C beams     ms per step of 4 beams decoded in one batch (f32)
+#   ORT         onnxruntime-node on the same model: a no-cache forward of the 128-token window
+#               (model.onnx, what the seed ran per token) and a token with past_key_values
+#               (model_past.onnx), same thread count
+# and the ratios (bigger = C faster): ORT no-cache / C prefill, ORT no-cache / C decode (the target
+# is >= 10), ORT past / C decode. Medians over repetitions; compare only numbers from one run.
+# Options (environment): BENCH_MODELS="d256x6 d512x8 gpt2-124m", BENCH_THREADS="1 2".
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+PY=${PYTHON:-/usr/bin/python3}
+MODELS=${BENCH_MODELS:-"d256x6 d512x8 gpt2-124m"}
+THREADS=${BENCH_THREADS:-"1 2"}
+BIN=$BUILD/bench/bench_engine
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+[ -x "$BIN" ] || { echo "bench_engine.sh: $BIN is missing (make bench)"; exit 1; }
+for m in $MODELS; do
+  if [ ! -f "$BUILD/bench-models/$m/model_past.onnx" ]; then
+    echo "bench_engine.sh: making $m (once; a few minutes for gpt2-124m)"
+    OMP_NUM_THREADS=1 nice "$PY" bench/make_models.py --out "$BUILD/bench-models" "$m" > /dev/null || exit 1
+  fi
+done
+ort=1
+sh tests/node/install.sh > /dev/null 2>&1
+if ! (cd tests/node && node -e 'require("onnxruntime-node")') > /dev/null 2>&1; then
+  echo "bench_engine.sh: onnxruntime-node is not available: ORT columns left empty"
+  ort=0
+fi
+
+for m in $MODELS; do
+  dir=$BUILD/bench-models/$m
+  reps=5
+  [ "$m" = gpt2-124m ] && reps=3
+  for t in $THREADS; do
+    for q in "" --int8; do
+      # shellcheck disable=SC2086
+      line=$("$BIN" --model "$dir/model.safetensors" --threads "$t" --reps $reps --decode 32 $q) || exit 1
+      echo "{\"name\":\"$m\",\"c\":$line}" >> "$out"
+    done
+    if [ $ort = 1 ]; then
+      line=$(node bench/ort_bench.js "$dir" --threads "$t" --reps $reps --decode 32) || exit 1
+      echo "{\"name\":\"$m\",\"ort\":$line}" >> "$out"
+    fi
+  done
+done
+
+"$PY" - "$out" <<'PYEOF'
+import json, sys
+rows = {}
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if "c" in o:
+        c = o["c"]
+        rows.setdefault((o["name"], c["threads"]), {})[c["quant"]] = c
+    else:
+        rows.setdefault((o["name"], o["ort"]["threads"]), {})["ort"] = o["ort"]
+def f(x): return "%.2f" % x if x is not None else "-"
+def r(a, b): return "%.1fx" % (a / b) if a is not None and b else "-"
+print("| model | threads | C prefill 128 f32 / int8 (ms) | ORT no-cache 128 (ms) | ORT/C prefill "
+      "| C decode f32 / int8 (ms/token) | C 4 beams/step f32 (ms) | ORT past (ms/token) "
+      "| ORT no-cache / C decode f32, int8 | ORT past / C decode f32 |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for (name, t), v in rows.items():
+    f32, q8, ort = v.get("f32"), v.get("int8"), v.get("ort", {})
+    nc, past = ort.get("nocache_ms"), ort.get("past_decode_ms")
+    print("| %s | %d | %s / %s | %s | %s | %s / %s | %s | %s | %s, %s | %s |" % (
+        name, t, f(f32["prefill_ms"]), f(q8["prefill_ms"]), f(nc), r(nc, f32["prefill_ms"]),
+        f(f32["decode_ms"]), f(q8["decode_ms"]), f(f32["batch4_ms"]), f(past),
+        r(nc, f32["decode_ms"]), r(nc, q8["decode_ms"]), r(past, f32["decode_ms"])))
+first = next(iter(rows.values()))
+print("\nkernels: %s; machine load during the run (1-minute average): %s" % (
+    first["f32"]["kernels"], open("/proc/loadavg").read().split()[0] if True else "?"))
+PYEOF
