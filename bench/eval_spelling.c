@@ -51,6 +51,7 @@ static int set_param(ac_correct_params *p, const char *arg)
         {"real_word_margin", &p->real_word_margin, NULL},
         {"capital_keep", &p->capital_keep, NULL},
         {"min_posterior", &p->min_posterior, NULL},
+        {"lm_skip_posterior", &p->lm_skip_posterior, NULL},
         {"max_distance", NULL, &p->max_distance},
         {"lm_candidates", NULL, &p->lm_candidates},
         {"right_words", NULL, &p->right_words},

@@ -16,9 +16,9 @@ import json
 import subprocess
 
 START = {
-    "keep": -0.05, "substitute": -7.5, "substitute_near": -5.0, "substitute_vowel": -4.5,
-    "insert": -7.0, "insert_near": -4.5, "omit": -6.0, "omit_double": -3.5, "transpose": -4.5,
-    "first_letter": -2.0, "unigram_weight": 1.0, "unknown_logp": -21.0, "capital_keep": 6.0,
+    "keep": -0.05, "substitute": -8.5, "substitute_near": -6.5, "substitute_vowel": -6.5,
+    "insert": -7.5, "insert_near": -6.0, "omit": -4.5, "omit_double": -3.0, "transpose": -3.0,
+    "first_letter": -3.0, "unigram_weight": 1.0, "unknown_logp": -21.0, "capital_keep": 6.5,
 }
 STEPS = [-1.0, -0.5, 0.5, 1.0]
 

@@ -177,6 +177,9 @@ typedef struct ac_correct_params {
     float capital_keep;       /* added to "keep" for an unknown Capitalised word that does not start
                                  a sentence: likely a name */
     float min_posterior;      /* a correction needs at least this posterior probability (0..1) */
+    float lm_skip_posterior;  /* with a scorer: a non-word whose best candidate has at least this
+                                 posterior by the dictionary alone is decided without the scorer
+                                 (saves its cost on clear typos); 1 = always ask the scorer */
     ac_error_model error_model;
     ac_context_scorer scorer; /* scorer.score NULL: dictionary only */
 } ac_correct_params;
@@ -217,9 +220,10 @@ int ac_correct_apply(const char *text, size_t len, const ac_correction *correcti
  * tokens (and the right context's), with GPT-2's convention that a word's tokens carry its leading
  * space. It keeps one session holding the left context, reuses its longest common token prefix from
  * call to call (so a text corrected left to right pays for each token once), forks it per option
- * and decodes all options' tokens in batched steps. The left context is cut to the model's window
- * (in steps of half a window, so consecutive calls keep their cached prefix); an uncut context
- * starts with <|endoftext|>. Only words the dictionary finds suspicious reach it.
+ * and decodes all options' tokens in batched steps. The left context starts at the beginning of
+ * the word's sentence (or of the one before, when the sentence has just begun), after
+ * <|endoftext|>; a longer one is cut to the model's window in steps of half a window, so that
+ * consecutive calls keep their cached prefix. Only words the dictionary finds suspicious reach it.
  *
  *     ac_lm_scorer *lm;
  *     ac_lm_scorer_new(model, bpe, tp, &lm, err);        // model, bpe, tp outlive lm

@@ -23,15 +23,16 @@ ac_correct_params ac_correct_default_params(void)
         .last_words = 1,
         .max_distance = 2,
         .max_candidates = 5,
-        .lm_candidates = 6,
-        .right_words = 2,
+        .lm_candidates = 4,
+        .right_words = 1,
         .unigram_weight = 1.0f,
         .lm_weight = 1.0f,
         .unknown_logp = -21.0f,
         .unknown_penalty = -6.0f,
         .real_word_margin = 5.0f,
-        .capital_keep = 6.0f,
+        .capital_keep = 6.5f,
         .min_posterior = 0.0f,
+        .lm_skip_posterior = 0.95f,
         .error_model = ac_error_model_default(),
         .scorer = {NULL, NULL},
     };
@@ -219,7 +220,7 @@ static int rank_word(const ac_dict *d, const ac_correct_params *p, const char *l
     c.nt = nstem;
     c.exclude = known ? id : -1;
     c.n = 0;
-    c.cap = have_scorer ? p->lm_candidates : p->max_candidates;
+    c.cap = have_scorer && p->lm_candidates > p->max_candidates ? p->lm_candidates : p->max_candidates;
     if (c.cap > TOP_MAX)
         c.cap = TOP_MAX;
     if (known && decide) {
@@ -267,10 +268,20 @@ static int rank_word(const ac_dict *d, const ac_correct_params *p, const char *l
             display(ac__word_text(d, (size_t)c.top[i].id), title, word + suffix_off, wlen - suffix_off,
                     c.top[i].text, sizeof c.top[i].text);
 
-    /* scores */
-    float keep;
+    /* scores: the dictionary's first; the context scorer's when the dictionary is not sure */
+    float keep_lang = known ? (float)(log((double)d->words[id].count + 0.5) - d->log_total) : p->unknown_logp;
+    float keep = p->error_model.keep + p->unigram_weight * keep_lang + keep_bonus;
     int scored = 0;
+    if (have_scorer && !known && p->lm_skip_posterior < 1.0f) {
+        double mx = keep > c.top[0].rank ? keep : c.top[0].rank, sum = exp(keep - mx);
+        for (int i = 0; i < c.n; i++)
+            sum += exp(c.top[i].rank - mx);
+        if (exp(c.top[0].rank - mx) / sum >= p->lm_skip_posterior)
+            have_scorer = 0;  /* a clear non-word misspelling: the dictionary decides */
+    }
     if (have_scorer) {
+        if (c.n > p->lm_candidates)
+            c.n = p->lm_candidates;  /* only these get a language score */
         char typed[AC_WORD_MAX + 8];
         size_t tl = wlen < sizeof typed - 1 ? wlen : sizeof typed - 1;
         memcpy(typed, word, tl);
@@ -293,8 +304,6 @@ static int rank_word(const ac_dict *d, const ac_correct_params *p, const char *l
         }
     }
     if (!scored) {
-        float keep_lang = known ? (float)(log((double)d->words[id].count + 0.5) - d->log_total) : p->unknown_logp;
-        keep = p->error_model.keep + p->unigram_weight * keep_lang + keep_bonus;
         for (int i = 0; i < c.n; i++) {
             c.top[i].language = c.top[i].unigram;
             c.top[i].score = c.top[i].rank;

@@ -8,7 +8,9 @@
  *      option + the right context, encoded on its own. Splitting at whitespace (or after
  *      punctuation) falls on a GPT-2 pre-token boundary, so the two encodings concatenate to the
  *      encoding of the whole text in all but contrived cases.
- *   2. The context is encoded (cut to the window: see the header), and the root session is synced
+ *   2. The context, from the start of the word's sentence (or of the one before when that leaves
+ *      under MIN_CONTEXT_BYTES) and cut to the window, is encoded after <|endoftext|> (as if the
+ *      sentence started a document), and the root session is synced
  *      to it: rewound to the longest common token prefix, the rest prefilled. The log-probabilities
  *      after the context are kept, so a second word scored after the same context costs no forward.
  *   3. Each option's first token is read from those; for the rest, the options are forked from the
@@ -26,6 +28,7 @@
 #define MAX_OPT_TOKENS 32        /* tokens of one continuation (whitespace + option + right context) */
 #define MAX_RIGHT_BYTES 96       /* right context beyond this is cut (at a space) */
 #define CTX_BYTES_PER_POS 8      /* the context text kept is at most n_ctx * this many bytes */
+#define MIN_CONTEXT_BYTES 48     /* context kept before a word, at least, when cutting at a sentence */
 
 struct ac_lm_scorer {
     const ac_model *model;
@@ -140,9 +143,29 @@ static int sync_root(ac_lm_scorer *s, const int32_t *ids, int n, char *err)
     return AC_OK;
 }
 
+/* Where the context starts: after the last sentence end (. ! ? then whitespace) that leaves at
+ * least MIN_CONTEXT_BYTES of context, else at 0. Earlier sentences say little about a word's
+ * spelling, and every context token costs a forward pass; the start only moves at sentence ends,
+ * so words of one sentence share their cached context. */
+static size_t sentence_cut(const char *ctx, size_t len)
+{
+    if (len <= MIN_CONTEXT_BYTES)
+        return 0;
+    for (size_t i = len - MIN_CONTEXT_BYTES; i > 1; i--)
+        if (is_ws(ctx[i - 1]) && (ctx[i - 2] == '.' || ctx[i - 2] == '!' || ctx[i - 2] == '?')) {
+            while (i < len && is_ws(ctx[i]))
+                i++;
+            return i;
+        }
+    return 0;
+}
+
 /* Encodes the context text into s->ctx_ids, cut to at most `window` tokens; returns the count. */
 static int encode_context(ac_lm_scorer *s, const char *ctx, size_t len, int window, char *err)
 {
+    size_t start = sentence_cut(ctx, len);
+    ctx += start;
+    len -= start;
     size_t keep = (size_t)s->n_ctx * CTX_BYTES_PER_POS;
     int cut = 0;
     if (len > keep) {
