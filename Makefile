@@ -149,3 +149,18 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(BUILD) build-asan -name '*.d' 2>/dev/null)
+
+# --- fuzzing: `make fuzz` (libFuzzer via clang) ------------------------------------------------
+# Builds $(BUILD)/fuzz/fuzz_<name> from each fuzz/fuzz_<name>.c, linked with the whole library
+# compiled by clang with ASan, UBSan and libFuzzer's coverage (in $(BUILD)/fuzz-lib). Run one as
+#   build/fuzz/fuzz_tokenizer -max_total_time=60 [CORPUS_DIR]
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+.PHONY: fuzz
+fuzz:
+	$(MAKE) BUILD=$(BUILD)/fuzz-lib CC=clang OPT="-O1 $(FUZZ_FLAGS)" $(BUILD)/fuzz-lib/libautocorrect.a
+	@mkdir -p $(BUILD)/fuzz
+	@status=0; for f in $(wildcard fuzz/fuzz_*.c); do \
+	  echo "clang $$f -> $(BUILD)/fuzz/$$(basename $$f .c)"; \
+	  clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD)/fuzz-lib/gen \
+	    -o $(BUILD)/fuzz/$$(basename $$f .c) $$f $(BUILD)/fuzz-lib/libautocorrect.a $(LDLIBS) || status=1; \
+	done; exit $$status

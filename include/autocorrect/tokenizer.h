@@ -112,6 +112,9 @@ int32_t ac_bpe_token_id(const ac_bpe *bpe, const void *bytes, size_t len);
 /* The id of "<|endoftext|>", or -1 if the vocabulary has none. */
 int32_t ac_bpe_eot(const ac_bpe *bpe);
 
+/* Bytes of memory the tokenizer holds (its tables, counted; not the allocator's overhead). */
+size_t ac_bpe_memory_bytes(const ac_bpe *bpe);
+
 /* A memo of pre-token bytes -> ids that makes repeated words cost one hash lookup. `max_bytes`
  * bounds its memory (0: 8 MiB); it empties itself when full. NULL when out of memory. One per
  * thread: a cache may be used with any tokenizer, but not by two threads at once. */

@@ -20,6 +20,8 @@ static void usage(FILE *f)
             "(--json: {\"ids\":[...]}). PATH is a tokenizer file or a directory holding vocab.json +\n"
             "merges.txt, encoder.json + vocab.bpe or tokenizer.json.\n"
             "  --special       recognise special tokens such as <|endoftext|> in the text\n"
+            "  --stats         print sizes and timings (load, encode, MB/s) on standard error\n"
+            "  --no-cache      encode without the pre-token cache (for benchmarks)\n"
             "  --out-u16 FILE  bulk mode for training data: INPUT is a corpus whose documents are\n"
             "                  separated by lines \"<|endoftext|>\"; writes every document's ids as\n"
             "                  little-endian uint16, each document followed by the <|endoftext|> id\n");
@@ -63,7 +65,8 @@ static int print_ids(const int32_t *ids, size_t n, int json)
 }
 
 /* Bulk mode: every document of text[0..len) to `out_path` as uint16 ids. */
-static int write_u16(const ac_bpe *bpe, const char *text, size_t len, unsigned flags, const char *out_path)
+static int write_u16(const ac_bpe *bpe, const char *text, size_t len, unsigned flags, int use_cache,
+                     const char *out_path)
 {
     int32_t eot = ac_bpe_eot(bpe);
     if (eot < 0) {
@@ -79,12 +82,12 @@ static int write_u16(const ac_bpe *bpe, const char *text, size_t len, unsigned f
         fprintf(stderr, "autocorrect tokenize: cannot create %s: %s\n", out_path, strerror(errno));
         return AC_EXIT_FAIL;
     }
-    ac_bpe_cache *cache = ac_bpe_cache_new(0);
+    ac_bpe_cache *cache = use_cache ? ac_bpe_cache_new(0) : NULL;
     size_t cap = 1 << 20;
     int32_t *ids = malloc(cap * sizeof *ids);
     uint8_t *le = malloc(2 * (cap + 1));
     int status = AC_EXIT_OK;
-    if (!cache || !ids || !le) {
+    if ((use_cache && !cache) || !ids || !le) {
         fprintf(stderr, "autocorrect tokenize: out of memory\n");
         status = AC_EXIT_FAIL;
     }
@@ -144,7 +147,7 @@ static int write_u16(const ac_bpe *bpe, const char *text, size_t len, unsigned f
 int ac_cmd_tokenize(int argc, char **argv)
 {
     const char *tok_path = NULL, *input = NULL, *out_u16 = NULL;
-    int json = 0;
+    int json = 0, stats = 0, use_cache = 1;
     unsigned flags = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc)
@@ -155,6 +158,10 @@ int ac_cmd_tokenize(int argc, char **argv)
             json = 1;
         else if (!strcmp(argv[i], "--special"))
             flags |= AC_BPE_SPECIAL;
+        else if (!strcmp(argv[i], "--stats"))
+            stats = 1;
+        else if (!strcmp(argv[i], "--no-cache"))
+            use_cache = 0;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return AC_EXIT_OK;
@@ -173,10 +180,15 @@ int ac_cmd_tokenize(int argc, char **argv)
     }
     char err[AC_ERR_SIZE];
     ac_bpe *bpe;
+    double t_load = ac_now();
     if (ac_bpe_load(tok_path, &bpe, err)) {
         fprintf(stderr, "autocorrect tokenize: %s\n", err);
         return AC_EXIT_FAIL;
     }
+    t_load = ac_now() - t_load;
+    if (stats)
+        fprintf(stderr, "tokenize: loaded %d ids, %d merges in %.1f ms; the tokenizer holds %.2f MB\n",
+                (int)ac_bpe_n_vocab(bpe), (int)ac_bpe_n_merges(bpe), t_load * 1e3, ac_bpe_memory_bytes(bpe) / 1e6);
     const void *mapped = NULL;
     char *text = NULL;
     size_t len = 0;
@@ -193,18 +205,23 @@ int ac_cmd_tokenize(int argc, char **argv)
     }
     const char *data = input ? (const char *)mapped : text;
     if (out_u16) {
-        status = write_u16(bpe, data ? data : "", len, flags, out_u16);
+        status = write_u16(bpe, data ? data : "", len, flags, use_cache, out_u16);
     } else {
         int32_t *ids = malloc((len + 1) * sizeof *ids);
-        ac_bpe_cache *cache = ac_bpe_cache_new(0);
+        ac_bpe_cache *cache = use_cache ? ac_bpe_cache_new(0) : NULL;
         size_t n = 0;
-        if (!ids || !cache) {
+        double t_enc = ac_now();
+        if (!ids || (use_cache && !cache)) {
             fprintf(stderr, "autocorrect tokenize: out of memory\n");
             status = AC_EXIT_FAIL;
         } else if (ac_bpe_encode(bpe, cache, data ? data : "", len, flags, ids, len + 1, &n, err)) {
             fprintf(stderr, "autocorrect tokenize: %s\n", err);
             status = AC_EXIT_FAIL;
         } else {
+            t_enc = ac_now() - t_enc;
+            if (stats)
+                fprintf(stderr, "tokenize: %zu bytes -> %zu ids in %.3f s: %.1f MB/s (one thread, %s)\n", len, n,
+                        t_enc, t_enc > 0 ? len / 1e6 / t_enc : 0.0, use_cache ? "pre-token cache" : "no cache");
             status = print_ids(ids, n, json);
         }
         free(ids);

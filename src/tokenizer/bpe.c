@@ -215,6 +215,15 @@ int32_t ac_bpe_n_vocab(const ac_bpe *bpe) { return bpe->n_vocab; }
 int32_t ac_bpe_n_merges(const ac_bpe *bpe) { return bpe->n_merges; }
 int32_t ac_bpe_eot(const ac_bpe *bpe) { return bpe->eot; }
 
+size_t ac_bpe_memory_bytes(const ac_bpe *bpe)
+{
+    size_t n = (size_t)bpe->n_vocab;
+    return sizeof *bpe + bpe->tok_bytes_cap + n * (sizeof *bpe->tok_off + sizeof *bpe->tok_len + 1) +
+           ((size_t)bpe->n_merges + 1) * sizeof *bpe->merges + (bpe->pair_mask + 1) * sizeof *bpe->pairs +
+           (bpe->str_mask + 1) * sizeof *bpe->str_slots + ((size_t)bpe->n_specials + 1) * sizeof *bpe->specials +
+           (n + 1) * sizeof *bpe->sorted;
+}
+
 const uint8_t *ac_bpe_token_bytes(const ac_bpe *bpe, int32_t id, size_t *len)
 {
     if (id < 0 || id >= bpe->n_vocab || !(bpe->tok_flags[id] & AC__TOK_USED)) {
