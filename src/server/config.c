@@ -348,9 +348,9 @@ int ac_config_resolve_paths(ac_config *cfg, char *err)
         for (int i = 0; i < 2 && !cfg->dictionary_path[0]; i++) {
             char cand[AC_CONFIG_PATH_MAX + 32];
             struct stat st;
-            if (dirs[i][0] && snprintf(cand, sizeof cand, "%s/dictionary.tsv", dirs[i]) < (int)sizeof cfg->dictionary_path &&
-                stat(cand, &st) == 0 && S_ISREG(st.st_mode))
-                snprintf(cfg->dictionary_path, sizeof cfg->dictionary_path, "%s", cand);
+            int n = dirs[i][0] ? snprintf(cand, sizeof cand, "%s/dictionary.tsv", dirs[i]) : -1;
+            if (n > 0 && n < (int)sizeof cfg->dictionary_path && stat(cand, &st) == 0 && S_ISREG(st.st_mode))
+                memcpy(cfg->dictionary_path, cand, (size_t)n + 1);
         }
     }
     return AC_OK;

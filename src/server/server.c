@@ -463,6 +463,14 @@ static size_t out_pending(const client *c)
     return c->out.len - c->out_pos;
 }
 
+/* Nothing left to do for this client: replies sent, no request running or waiting in its input,
+ * and it is finished (closing) or has stopped sending (eof). */
+static int client_finished(const client *c)
+{
+    int input_waiting = c->mode == M_JSON && c->in.len && !c->closing;
+    return !out_pending(c) && !c->refs && !input_waiting && (c->closing || c->eof);
+}
+
 static void client_update_events(ac__server *s, client *c)
 {
     if (c->dead)
@@ -528,7 +536,7 @@ static void client_flush(ac__server *s, client *c)
         ac_buf_consume(&c->out, c->out_pos);
         c->out_pos = 0;
     }
-    if (!out_pending(c) && !c->refs && (c->closing || c->eof)) {
+    if (client_finished(c)) {
         client_kill(s, c, NULL); /* everything answered: a normal close */
         return;
     }
@@ -727,7 +735,8 @@ static void client_process_input(ac__server *s, client *c)
     if (c->mode != M_JSON)
         return;
     size_t start = 0;
-    while (!c->closing && !c->dead) {
+    /* a client with many requests in flight waits: its lines stay in `in` until replies go out */
+    while (!c->closing && !c->dead && c->refs < CLIENT_MAX_INFLIGHT) {
         char *nl = memchr(c->in.data + start, '\n', c->in.len - start);
         if (!nl)
             break;
@@ -742,7 +751,8 @@ static void client_process_input(ac__server *s, client *c)
         return;
     }
     ac_buf_consume(&c->in, start);
-    if (c->in.len > s->lim.max_line_bytes) {
+    size_t scan = c->in.len < s->lim.max_line_bytes + 1 ? c->in.len : s->lim.max_line_bytes + 1;
+    if (c->in.len > s->lim.max_line_bytes && !memchr(c->in.data, '\n', scan)) { /* the next line is too long */
         char msg[160];
         snprintf(msg, sizeof msg, "request line is over the max_line_bytes limit of %zu bytes; closing the connection",
                  s->lim.max_line_bytes);
@@ -752,7 +762,8 @@ static void client_process_input(ac__server *s, client *c)
         ac_buf_consume(&c->in, c->in.len);
         return;
     }
-    if (c->eof && c->in.len) { /* the last request may end without a newline */
+    if (c->eof && c->in.len && c->refs < CLIENT_MAX_INFLIGHT && !memchr(c->in.data, '\n', c->in.len)) {
+        /* the last request may end without a newline */
         handle_line(s, c, c->in.data, c->in.len);
         ac_buf_consume(&c->in, c->in.len);
     }
@@ -760,7 +771,7 @@ static void client_process_input(ac__server *s, client *c)
 
 static void client_read(ac__server *s, client *c)
 {
-    for (int round = 0; round < 16 && !c->dead && !c->eof && !c->closing; round++) {
+    for (int round = 0; round < 16 && !c->dead && !c->eof && !c->closing && c->refs < CLIENT_MAX_INFLIGHT; round++) {
         if (ac_buf_reserve(&c->in, READ_CHUNK) != AC_OK) {
             client_kill(s, c, "out of memory");
             return;
@@ -788,7 +799,7 @@ static void client_read(ac__server *s, client *c)
     }
     if (c->dead)
         return;
-    if (!out_pending(c) && !c->refs && (c->eof || c->closing)) {
+    if (client_finished(c)) {
         client_kill(s, c, NULL);
         return;
     }
@@ -878,6 +889,8 @@ static void deliver_done(ac__server *s)
                     j->t_start > 0 ? (j->t_start - j->t_submit) * 1000 : 0.0);
         if (!c->dead) {
             client_send(s, c, j->out, j->out_len);
+            if (!c->dead && c->mode == M_JSON && c->in.len && !c->closing)
+                client_process_input(s, c); /* requests held back while it had too many in flight */
             if (!c->dead)
                 client_flush(s, c); /* closes a finished plain or half-closed client */
         }
@@ -1184,10 +1197,15 @@ json_t *ac__server_info(ac__server *s, json_t *id, int full)
                           AC_SERVER_VERSION);
     if (!o || !full)
         return o;
+    /* HTTP threads call this too: read what a reload changes under the lock */
+    char source[AC_CONFIG_PATH_MAX], http_address[256];
     pthread_mutex_lock(&s->mu);
     backend_inst *b = backend_acquire_locked(s);
     int queued = s->n_queued, running = s->n_running;
     ac__limits lim = s->lim;
+    int max_clients = s->cfg.max_clients, max_queue = s->cfg.max_queue;
+    memcpy(source, s->cfg.source, sizeof source);
+    memcpy(http_address, s->cfg.http_address, sizeof http_address);
     pthread_mutex_unlock(&s->mu);
     json_t *model = json_object();
     if (b) {
@@ -1202,10 +1220,10 @@ json_t *ac__server_info(ac__server *s, json_t *id, int full)
     backend_inst *dead = backend_release_locked(b);
     pthread_mutex_unlock(&s->mu);
     backend_free(dead);
-    json_object_set_new(o, "config", ac__json_text(s->cfg.source, strlen(s->cfg.source)));
+    json_object_set_new(o, "config", ac__json_text(source, strlen(source)));
     json_object_set_new(o, "socket", ac__json_text(s->socket_path, strlen(s->socket_path)));
     if (s->http)
-        json_object_set_new(o, "http", json_pack("{s:s,s:i}", "address", s->cfg.http_address, "port", s->http_port));
+        json_object_set_new(o, "http", json_pack("{s:s,s:i}", "address", http_address, "port", s->http_port));
     else
         json_object_set_new(o, "http", json_null());
     json_object_set_new(o, "uptime_s", json_real(ac_now() - s->started));
@@ -1219,7 +1237,7 @@ json_t *ac__server_info(ac__server *s, json_t *id, int full)
     json_object_set_new(o, "limits",
                         json_pack("{s:I,s:i,s:i,s:i,s:i,s:i,s:i}", "max_line_bytes", (json_int_t)lim.max_line_bytes,
                                   "max_tokens", lim.max_tokens, "max_beams", lim.max_beams, "max_clients",
-                                  s->cfg.max_clients, "max_queue", s->cfg.max_queue, "deadline_ms", lim.deadline_ms,
+                                  max_clients, "max_queue", max_queue, "deadline_ms", lim.deadline_ms,
                                   "default_max_tokens", lim.default_max_tokens));
     return o;
 }

@@ -485,6 +485,27 @@ static void pipelined_requests(void)
         json_decref(r);
     }
     CHECK(seen == 7);
+    /* 300 requests in one write: more than a client may have in flight (128); the rest wait in the
+     * daemon's buffer, none is refused, every one is answered */
+    ac_buf many = {0};
+    for (int i = 0; i < 300; i++)
+        ac_buf_printf(&many, "{\"id\":%d,\"op\":\"tokenize\",\"text\":\"w%d\"}\n", 1000 + i, i);
+    CHECK(send_bytes(c->fd, many.data, many.len) == 0);
+    ac_buf_free(&many);
+    int answered = 0, errors = 0;
+    static unsigned char got[300];
+    memset(got, 0, sizeof got);
+    for (int i = 0; i < 300; i++) {
+        json_t *r = conn_json(c, 10);
+        if (!r)
+            break;
+        json_int_t id = jint(r, "id");
+        if (id >= 1000 && id < 1300 && !got[id - 1000]++)
+            answered++;
+        errors += json_object_get(r, "error") != NULL;
+        json_decref(r);
+    }
+    CHECKF(answered == 300 && errors == 0, "%d of 300 answered, %d errors", answered, errors);
     conn_close(c);
 }
 
