@@ -301,7 +301,7 @@ static int model_complete(void *state, const ac_request *req, const atomic_int *
     ac_complete_params p = ac_complete_default_params();
     int n_ctx = ac_model_dims(m->model).n_ctx;
     p.beam_width = req->beams < m->cache_params.max_beams ? req->beams : m->cache_params.max_beams;
-    p.max_tokens = req->max_tokens;
+    p.max_tokens = req->max_tokens < AC_COMPLETE_MAX_TOKENS ? req->max_tokens : AC_COMPLETE_MAX_TOKENS;
     if (p.max_tokens > n_ctx * 3 / 4)
         p.max_tokens = n_ctx * 3 / 4 > 0 ? n_ctx * 3 / 4 : 1;
     if (req->stop_rule >= 0)
