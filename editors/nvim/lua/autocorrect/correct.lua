@@ -79,7 +79,7 @@ local function apply(buf, st, row, c1, c2, orig, rep, delim)
   flash(buf, row, c1, c1 + #rep)
   st.fixes = st.fixes or {}
   local mark = api.nvim_buf_set_extmark(buf, M.ns_track, row - 1, c1, {})
-  st.fixes[#st.fixes + 1] = { mark = mark, original = orig, replacement = rep }
+  st.fixes[#st.fixes + 1] = { mark = mark, row = row, col = c1, original = orig, replacement = rep }
   if #st.fixes > MAX_FIXES then drop_fix(buf, st, 1) end
   local cur = api.nvim_win_get_cursor(win)
   st.last_fix = {
@@ -167,6 +167,7 @@ end
 -- inserted); the text change that follows sends the request. Several can pile up when keys come
 -- faster than the text-change event (typeahead, a mapping).
 function M.on_char(st, char)
+  if st.last_fix then st.last_fix.bs_ok = false end -- <BS> is no longer "right after" it
   if M.is_delim(char) then
     local cur = api.nvim_win_get_cursor(0)
     st.word_ends = st.word_ends or {}
@@ -213,12 +214,15 @@ function M.on_text_change(buf, st, cur, tick, prev)
         request(buf, w.row, at + #w.char, w.char)
       end
     end
-  elseif prev and cur[1] == prev.row + 1 and api.nvim_buf_line_count(buf) == prev.lines + 1 then
-    -- <CR> at the end of a word: the previous line ends where the cursor was
-    local line = get_line(buf, prev.row)
-    if #line == prev.col and prev.col > 0 and line:sub(-1):match(WORD_CHAR)
-        and buffer.allowed_at(buf, prev.row, prev.col) then
-      request(buf, cur[1], 0, '\n')
+  end
+  if prev and cur[1] > prev.row and api.nvim_buf_line_count(buf) > prev.lines and cur[1] - prev.row <= 3 then
+    -- <CR> (InsertCharPre does not see it): each line ended since the last change that ends with
+    -- a word had that word end
+    for r = prev.row, cur[1] - 1 do
+      local line = get_line(buf, r)
+      if line:sub(-1):match(WORD_CHAR) and buffer.allowed_at(buf, r, #line) then
+        request(buf, r + 1, 0, '\n')
+      end
     end
   end
   return false
@@ -240,25 +244,42 @@ function M.refresh_suspects(buf, st, row)
 end
 
 -- TextChanged (Normal mode): a replacement that `u` took back leaves its word alone from now on.
+-- The word is looked for where the mark is, where the mark would be if the undo pushed it past the
+-- restored word, and where the fix was made (undo moves or drops marks).
 function M.check_reverts(buf, st)
   if not st.fixes then return end
+  local n_lines = api.nvim_buf_line_count(buf)
   for i = #st.fixes, 1, -1 do
     local f = st.fixes[i]
+    local places = {}
     local pos = api.nvim_buf_get_extmark_by_id(buf, M.ns_track, f.mark, {})
-    if #pos == 0 then
-      table.remove(st.fixes, i)
-    else
-      local line = get_line(buf, pos[1] + 1)
-      local n = #f.original
-      local at = line:sub(pos[2] + 1, pos[2] + n)
-      local after = line:sub(pos[2] + n + 1, pos[2] + n + 1)
-      if at == f.original and not after:match(WORD_CHAR) then
-        st.ignore[f.original:lower()] = true
-        st.reverts = (st.reverts or 0) + 1
-        drop_fix(buf, st, i)
-      elseif line:sub(pos[2] + 1, pos[2] + #f.replacement) ~= f.replacement then
-        drop_fix(buf, st, i)
+    if #pos > 0 then
+      places[#places + 1] = pos
+      places[#places + 1] = { pos[1], pos[2] - #f.original }
+    end
+    places[#places + 1] = { f.row - 1, f.col }
+    local state = 'gone'
+    for _, p in ipairs(places) do
+      if p[1] < n_lines and p[2] >= 0 then
+        local line = get_line(buf, p[1] + 1)
+        local function word_is(w)
+          return line:sub(p[2] + 1, p[2] + #w) == w and not line:sub(p[2] + #w + 1, p[2] + #w + 1):match(WORD_CHAR)
+            and (p[2] == 0 or not line:sub(p[2], p[2]):match(WORD_CHAR))
+        end
+        if word_is(f.original) then
+          state = 'reverted'
+          break
+        elseif word_is(f.replacement) then
+          state = 'kept'
+        end
       end
+    end
+    if state == 'reverted' then
+      st.ignore[f.original:lower()] = true
+      st.reverts = (st.reverts or 0) + 1
+      drop_fix(buf, st, i)
+    elseif state == 'gone' then
+      drop_fix(buf, st, i)
     end
   end
 end
