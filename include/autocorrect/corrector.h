@@ -211,6 +211,16 @@ int ac_correct_word(const ac_dict *dict, const char *left, size_t left_len, cons
                     size_t word_len, const char *right, size_t right_len,
                     const ac_correct_params *params, ac_candidate *out, int max_out, char *err);
 
+/* The hand-off to the completion decoder: the correction of the last complete word of `text`
+ * (ac_correct_text with scope AC_CORRECT_LAST, last_words 1, the other params as given) when its
+ * posterior is at least min_posterior. Returns 1 and fills *fix, 0 when there is none (the word is
+ * right, unsure, or still being typed), or a negative status. The decoder takes it as
+ *     cp.fix_start = fix.start; cp.fix_end = fix.end; cp.fix_text = fix.replacement;
+ *     cp.fix_len = strlen(fix.replacement);      // ac_complete_params (decoder.h)
+ * so that completions continue the corrected text ("The quick brwn fo" completes as "brown fo"). */
+int ac_correct_last_word(const ac_dict *dict, const char *text, size_t len, const ac_correct_params *params,
+                         float min_posterior, ac_correction *fix, char *err);
+
 /* Appends `text` with the corrections applied (in text order, not overlapping, as ac_correct_text
  * writes them) to out. AC_OK or AC_E_NOMEM / AC_E_ARG (overlapping or out-of-range corrections). */
 int ac_correct_apply(const char *text, size_t len, const ac_correction *corrections, int n, ac_buf *out);

@@ -456,6 +456,21 @@ int ac_correct_text(const ac_dict *dict, const char *text, size_t len, const ac_
     return AC_OK;
 }
 
+int ac_correct_last_word(const ac_dict *dict, const char *text, size_t len, const ac_correct_params *params,
+                         float min_posterior, ac_correction *fix, char *err)
+{
+    if (!params || !fix)
+        return ac__errorf(err, AC_E_ARG, "ac_correct_last_word: NULL argument");
+    ac_correct_params p = *params;
+    p.scope = AC_CORRECT_LAST;
+    p.last_words = 1;
+    int n = 0;
+    int rc = ac_correct_text(dict, text, len, &p, fix, 1, &n, err);
+    if (rc)
+        return rc;
+    return n == 1 && exp(fix->score) >= min_posterior ? 1 : 0;
+}
+
 int ac_correct_apply(const char *text, size_t len, const ac_correction *c, int n, ac_buf *out)
 {
     size_t pos = 0;

@@ -305,6 +305,28 @@ static void scope_last_words(void)
     ac_dict_free(d);
 }
 
+static void last_word_for_the_decoder(void)
+{
+    ac_dict *d = small();
+    ac_correct_params p = ac_correct_default_params();
+    ac_correction fix;
+    char err[AC_ERR_SIZE];
+    const char *t = "The cat sat on teh ma";
+    CHECK(ac_correct_last_word(d, t, strlen(t), &p, 0.5f, &fix, err) == 1);
+    CHECK(fix.start == 15 && fix.end == 18 && !strcmp(fix.replacement, "the"));
+    /* nothing to fix, or the misspelling is not the last complete word */
+    t = "teh cat sat on the ma";
+    CHECK(ac_correct_last_word(d, t, strlen(t), &p, 0.5f, &fix, err) == 0);
+    t = "The cat sat on the wrod";   /* still being typed */
+    CHECK(ac_correct_last_word(d, t, strlen(t), &p, 0.5f, &fix, err) == 0);
+    /* not confident enough: "cax" -> cat or car, neither near certain */
+    t = "I saw a cax ";
+    CHECK(ac_correct_last_word(d, t, strlen(t), &p, 0.0f, &fix, err) == 1);
+    CHECK(ac_correct_last_word(d, t, strlen(t), &p, 0.99f, &fix, err) == 0);
+    CHECK(ac_correct_last_word(d, "bad \xff teh ", 11, &p, 0.5f, &fix, err) == AC_E_FORMAT);
+    ac_dict_free(d);
+}
+
 /* --- user dictionary --------------------------------------------------------------------------- */
 
 static void user_dictionary_never_corrected(void)
@@ -499,6 +521,7 @@ int main(void)
     RUN(never_touched);
     RUN(invalid_utf8_rejected);
     RUN(scope_last_words);
+    RUN(last_word_for_the_decoder);
     RUN(user_dictionary_never_corrected);
     RUN(real_word_errors_need_context);
     RUN(scorer_changes_ranking);

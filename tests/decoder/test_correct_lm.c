@@ -6,6 +6,7 @@
  */
 #include "check.h"
 #include "autocorrect/corrector.h"
+#include "autocorrect/decoder.h"
 #include "autocorrect/engine.h"
 #include "autocorrect/tokenizer.h"
 
@@ -154,6 +155,47 @@ static void ranking_follows_the_model(void)
     ac_dict_free(d);
 }
 
+/* The hand-off: the corrector's fix of the last word, given to ac_complete, makes it complete the
+ * corrected text exactly as if that had been typed. */
+static void fix_handed_to_the_decoder(void)
+{
+    char err[AC_ERR_SIZE];
+    const char tsv[] = "#autocorrect-dictionary\t1\nI\t100\nsaw\t100\nthe\t1000\ncat\t50\n";
+    ac_dict *d;
+    CHECK(ac_dict_parse(tsv, sizeof tsv - 1, &d, err) == AC_OK);
+    ac_completer *c;
+    ac_complete_cache *cache;
+    CHECKF(ac_completer_new(model, bpe, NULL, &c, err) == AC_OK, "%s", err);
+    CHECKF(ac_complete_cache_new(c, NULL, &cache, err) == AC_OK, "%s", err);
+    const char typed[] = "I saw teh ca", right[] = "I saw the ca";
+    ac_correct_params p = ac_correct_default_params();
+    ac_correction fix;
+    CHECK(ac_correct_last_word(d, typed, sizeof typed - 1, &p, 0.5f, &fix, err) == 1);
+    CHECK(fix.start == 6 && fix.end == 9 && !strcmp(fix.replacement, "the"));
+    ac_complete_params cp = ac_complete_default_params();
+    cp.min_score = -INFINITY;
+    cp.fix_start = fix.start;
+    cp.fix_end = fix.end;
+    cp.fix_text = fix.replacement;
+    cp.fix_len = strlen(fix.replacement);
+    ac_complete_result a, b;
+    CHECKF(ac_complete(c, cache, typed, sizeof typed - 1, &cp, &a, err) == AC_OK, "%s", err);
+    ac_complete_params plain = ac_complete_default_params();
+    plain.min_score = -INFINITY;
+    ac_complete_cache_clear(cache);
+    CHECKF(ac_complete(c, cache, right, sizeof right - 1, &plain, &b, err) == AC_OK, "%s", err);
+    CHECK(a.n == b.n && a.n > 0);
+    for (int i = 0; i < a.n && i < b.n; i++) {
+        CHECK_STR(a.items[i].text, b.items[i].text);
+        CHECK_NEAR(a.items[i].score, b.items[i].score, 1e-4);
+    }
+    ac_complete_result_free(&a);
+    ac_complete_result_free(&b);
+    ac_complete_cache_free(cache);
+    ac_completer_free(c);
+    ac_dict_free(d);
+}
+
 int main(void)
 {
     char err[AC_ERR_SIZE];
@@ -163,6 +205,7 @@ int main(void)
     }
     RUN(scorer_matches_full_forward);
     RUN(ranking_follows_the_model);
+    RUN(fix_handed_to_the_decoder);
     ac_bpe_free(bpe);
     ac_model_free(model);
     return CHECK_EXIT_CODE();
