@@ -4,7 +4,8 @@
 # prose, man pages, C and Python code, CRLF text, many scripts, emoji, combining marks, every kind of
 # space, contractions, numbers, long pre-tokens, random Unicode and ASCII, special tokens.
 # Also: the character classes against node's regex engine, decode(encode(x)) == x on every text
-# through the CLI, and the same ids from vocab.json + merges.txt, tokenizer.json and file paths.
+# through the CLI, the same ids from vocab.json + merges.txt, tokenizer.json and file paths, and
+# test_tokenizer --gpt2 (random-byte round trips, merge loops, prefix lookups on GPT-2's files).
 # js-tiktoken's ids are cached under $BUILD/tokenizer-ref keyed by a hash of the texts, so a rerun
 # takes seconds. The npm packages are installed at test time; without the registry this SKIPs.
 set -u
@@ -22,11 +23,14 @@ if ! why=$(sh $ND/install.sh); then
     echo "SKIP: reference_gpt2: the npm references (js-tiktoken, gpt-3-encoder) could not be installed: $why"
     exit 0
 fi
-if [ ! -x "$BIN" ] || [ ! -x "$BUILD/tests/tokenizer/test_tokenizer_unicode" ]; then
-    fail reference_gpt2 "$BIN or the unicode test binary is not built (run make test-build)"
+if [ ! -x "$BIN" ] || [ ! -x "$BUILD/tests/tokenizer/test_tokenizer_unicode" ] || [ ! -x "$BUILD/tests/tokenizer/test_tokenizer" ]; then
+    fail reference_gpt2 "$BIN or the tokenizer test binaries are not built (run make test-build)"
     exit 1
 fi
 mkdir -p "$W"
+
+# 0. The C checks that need GPT-2's files (their PASS/FAIL lines are this program's).
+if ! "$BUILD/tests/tokenizer/test_tokenizer" --gpt2 "$G"; then status=1; fi
 
 # 1. Character classes: C (utf8proc) against node's \p{L}, \p{N}, \s.
 "$BUILD/tests/tokenizer/test_tokenizer_unicode" --dump "$W/classes_c.txt"

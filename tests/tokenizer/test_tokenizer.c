@@ -1,8 +1,11 @@
 /* Tests for src/tokenizer: GPT-2's byte map, the pre-tokenizer on hand-worked cases, BPE against a
  * naive twin on a synthetic vocabulary, round trips of random bytes, special tokens, the cache, the
  * committed tiny fixture, files (save, load, tokenizer.json, directory and file paths, errors), the
- * stream decoder, the prefix index and the corpus splitter. The comparison with js-tiktoken on real
- * GPT-2 files is tests/sh/test_tokenizer_reference.sh. */
+ * stream decoder, the prefix index and the corpus splitter.
+ * With `--gpt2 DIR` it runs instead the checks that need GPT-2's real files (known ids, random-byte
+ * round trips, the two merge loops, prefix lookups against brute force): tests/sh/
+ * test_tokenizer_reference.sh calls it so, after installing the files, and also compares with
+ * js-tiktoken. */
 #include "check.h"
 #include "synth.h"
 
@@ -644,8 +647,126 @@ static void corpus_documents(void)
     CHECK(ac_corpus_next_doc("a\n<|endoftext|>", 15, &pos, &d, &n) == 0);
 }
 
-int main(void)
+/* --- GPT-2's real files (with --gpt2 DIR, from tests/sh/test_tokenizer_reference.sh) ----------- */
+
+static ac_bpe *gpt2;
+
+static void gpt2_known_ids(void)
 {
+    struct { const char *text; unsigned flags; int32_t ids[8]; size_t n; } cases[] = {
+        {"Hello world", 0, {15496, 995}, 2},
+        {" SolidGoldMagikarp", 0, {43453}, 1},
+        {"<|endoftext|>", AC_BPE_SPECIAL, {50256}, 1},
+        {"na\xC3\xAFve caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC", 0, {2616, 38776, 40304, 10545, 245, 98, 17312, 105}, 8},
+    };
+    char err[AC_ERR_SIZE];
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int32_t ids[64];
+        size_t n;
+        CHECK(ac_bpe_encode(gpt2, NULL, cases[k].text, strlen(cases[k].text), cases[k].flags, ids, 64, &n, err) == AC_OK);
+        CHECKF(n == cases[k].n && !memcmp(ids, cases[k].ids, n * sizeof *ids), "\"%s\": %zu ids", cases[k].text, n);
+    }
+    CHECK(ac_bpe_n_vocab(gpt2) == 50257 && ac_bpe_n_merges(gpt2) == 50000 && ac_bpe_eot(gpt2) == 50256);
+}
+
+static void gpt2_roundtrip_random_bytes(void)
+{
+    synth_seed(41);
+    static uint8_t text[100001];
+    static int32_t ids[100001];
+    ac_bpe_cache *cache = ac_bpe_cache_new(0);
+    char err[AC_ERR_SIZE];
+    size_t lengths[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 255, 256, 257, 1023, 1024, 4097, 65536, 100000};
+    size_t nl = sizeof lengths / sizeof lengths[0];
+    for (size_t round = 0; round < 400; round++) {
+        size_t n = round < nl ? lengths[round] : synth_below(round % 10 ? 3000 : 100000);
+        int mode = (int)(round % 4); /* uniform bytes, ASCII-heavy, UTF-8-heavy, runs of one byte */
+        uint8_t run = (uint8_t)synth_below(256);
+        for (size_t i = 0; i < n; i++)
+            text[i] = mode == 0 ? (uint8_t)synth_below(256)
+                    : mode == 1 ? (uint8_t)(synth_below(8) ? 32 + synth_below(95) : synth_below(256))
+                    : mode == 2 ? (uint8_t)"a \xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\xFF\n'"[synth_below(14)]
+                                : (synth_below(50) ? run : (uint8_t)synth_below(256));
+        size_t got;
+        unsigned flags = round % 2 ? AC_BPE_SPECIAL : 0;
+        CHECK(ac_bpe_encode(gpt2, round % 3 ? cache : NULL, text, n, flags, ids, n, &got, err) == AC_OK);
+        ac_buf out = {0};
+        CHECK(ac_bpe_decode(gpt2, ids, got, &out, err) == AC_OK);
+        CHECKF(out.len == n && (n == 0 || !memcmp(out.data, text, n)), "round %zu: %zu bytes do not round-trip", round, n);
+        ac_buf_free(&out);
+    }
+    ac_bpe_cache_free(cache);
+}
+
+static void gpt2_merge_loops_agree(void)
+{
+    synth_seed(42);
+    static uint8_t word[3000];
+    static int32_t a[3000], b[3000];
+    for (int round = 0; round < 400; round++) {
+        size_t n = 2 + synth_below(round % 2 ? 255 : 2998);
+        for (size_t i = 0; i < n; i++)
+            word[i] = round % 3 ? (uint8_t)"etaoinshrdlucmfwyp"[synth_below(18)] : (uint8_t)synth_below(256);
+        size_t na, nb;
+        CHECK(ac__bpe_merge_piece(gpt2, word, n, n <= 256 ? 1 : 0, a, &na) == AC_OK);
+        CHECK(ac__bpe_merge_piece(gpt2, word, n, 2, b, &nb) == AC_OK);
+        CHECKF(na == nb && !memcmp(a, b, na * sizeof *a), "round %d (%zu bytes): the heap loop differs", round, n);
+    }
+}
+
+static void gpt2_prefix_lookups(void)
+{
+    const char *queries[] = {"", " hel", "ing", "\xE2\x80", "Hello world", " the", "zzzzqq", "\n\n", "1234"};
+    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
+        const char *p = queries[q];
+        size_t n = strlen(p), want = 0, want_pre = 0;
+        int32_t pre_want[64];
+        for (int32_t id = 0; id < ac_bpe_n_vocab(gpt2); id++) {
+            size_t tl;
+            const uint8_t *t = ac_bpe_token_bytes(gpt2, id, &tl);
+            if (ac_bpe_is_special(gpt2, id))
+                continue;
+            want += tl >= n && !memcmp(t, p, n);
+            if (tl <= n && !memcmp(t, p, tl))
+                pre_want[want_pre++] = id;
+        }
+        const int32_t *ids;
+        CHECKF(ac_bpe_tokens_with_prefix(gpt2, p, n, &ids) == want, "\"%s\": tokens starting with it", p);
+        int32_t pre[64];
+        size_t np = ac_bpe_tokens_prefix_of(gpt2, p, n, pre, 64);
+        CHECKF(np == want_pre, "\"%s\": %zu prefix tokens, brute force %zu", p, np, want_pre);
+        /* brute force found them by id; ours come shortest first: compare as sets */
+        for (size_t i = 0; i < np && i < want_pre; i++) {
+            int found = 0;
+            for (size_t j = 0; j < want_pre; j++)
+                found |= pre[i] == pre_want[j];
+            CHECK(found);
+        }
+    }
+    int32_t pre[8];
+    CHECK(ac_bpe_tokens_prefix_of(gpt2, "Hello", 5, pre, 8) == 5); /* H He Hel Hell Hello */
+    CHECK(ac_bpe_token_id(gpt2, "Hello", 5) == pre[4]);
+}
+
+static int run_gpt2(const char *dir)
+{
+    char err[AC_ERR_SIZE];
+    if (ac_bpe_load(dir, &gpt2, err)) {
+        printf("FAIL: gpt2_load: %s\n", err);
+        return 1;
+    }
+    RUN(gpt2_known_ids);
+    RUN(gpt2_roundtrip_random_bytes);
+    RUN(gpt2_merge_loops_agree);
+    RUN(gpt2_prefix_lookups);
+    ac_bpe_free(gpt2);
+    return CHECK_EXIT_CODE();
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && !strcmp(argv[1], "--gpt2"))
+        return run_gpt2(argv[2]);
     char err[AC_ERR_SIZE];
     synth_make(&sv, "abc ", 300, 1, 99);
     sbpe = synth_bpe(&sv, err);
