@@ -186,3 +186,29 @@ int ac_client_call(const char *explicit_path, json_t *request, json_t **reply, c
     }
     return AC_OK;
 }
+
+int ac_client_apply_corrections(const char *text, size_t len, json_t *corrections, ac_buf *out)
+{
+    size_t n = json_array_size(corrections), at = 0;
+    for (size_t i = 0; i < n; i++) { /* check everything first: all or nothing */
+        json_t *c = json_array_get(corrections, i);
+        json_int_t start = json_integer_value(json_object_get(c, "start"));
+        json_int_t end = json_integer_value(json_object_get(c, "end"));
+        if (!json_is_string(json_object_get(c, "replacement")) || start < (json_int_t)at || end < start ||
+            (size_t)end > len)
+            return AC_E_ARG;
+        at = (size_t)end;
+    }
+    at = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *c = json_array_get(corrections, i);
+        size_t start = (size_t)json_integer_value(json_object_get(c, "start"));
+        size_t end = (size_t)json_integer_value(json_object_get(c, "end"));
+        json_t *rep = json_object_get(c, "replacement");
+        if (ac_buf_append(out, text + at, start - at) ||
+            ac_buf_append(out, json_string_value(rep), json_string_length(rep)))
+            return AC_E_NOMEM;
+        at = end;
+    }
+    return ac_buf_append(out, text + at, len - at);
+}

@@ -56,4 +56,10 @@ int ac_client_request(const char *socket_path, json_t *request, int timeout_ms, 
  * still set. */
 int ac_client_call(const char *explicit_path, json_t *request, json_t **reply, char *err);
 
+/* Appends text[0..len) to out with the replies' corrections applied: `corrections` is the
+ * "corrections" array of a correct reply for this text (byte offsets, in order, not overlapping).
+ * Returns AC_OK, AC_E_ARG when a correction is out of range or out of order (nothing is
+ * appended then), AC_E_NOMEM. */
+int ac_client_apply_corrections(const char *text, size_t len, json_t *corrections, ac_buf *out);
+
 #endif

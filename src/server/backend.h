@@ -102,11 +102,16 @@ typedef struct ac_reply_completion {
     size_t n_logprobs, cap_logprobs;
 } ac_reply_completion;
 
+#define AC_REPLY_CANDIDATES 8 /* candidates kept per correction */
+
 typedef struct ac_reply_correction {
     size_t start, end;    /* byte offsets of the word in `before` (end exclusive) */
     char *original;       /* before[start..end] */
-    char *replacement;    /* the suggested word */
-    double score;         /* log-probability gain of the replacement (higher is surer) */
+    char *replacement;    /* the suggested word (= candidates[0] when there are candidates) */
+    double score;         /* log posterior of the replacement (<= 0; closer to 0 is surer) */
+    char *candidates[AC_REPLY_CANDIDATES]; /* [n_candidates] alternatives, best first (may be 0) */
+    double candidate_scores[AC_REPLY_CANDIDATES];
+    int n_candidates;
 } ac_reply_correction;
 
 typedef struct ac_reply_top {
@@ -165,6 +170,8 @@ int ac__reply_add_completion(ac_reply *r, const char *text, size_t len, double s
 int ac__reply_add_completion_token(ac_reply *r, const char *text, size_t len, double logprob);
 int ac__reply_add_correction(ac_reply *r, size_t start, size_t end, const char *original, size_t original_len,
                              const char *replacement, size_t replacement_len, double score);
+/* Adds a candidate to the last correction (at most AC_REPLY_CANDIDATES; more are ignored). */
+int ac__reply_add_candidate(ac_reply *r, const char *text, size_t len, double score);
 int ac__reply_add_top(ac_reply *r, int32_t id, const char *text, size_t len, double logprob);
 int ac__reply_set_tokens(ac_reply *r, const int32_t *ids, size_t n);
 int ac__reply_set_text(ac_reply *r, const char *text, size_t len);

@@ -372,9 +372,13 @@ static int model_correct(void *state, const ac_request *req, const atomic_int *c
     int rc = ac_correct_text(m->dict, req->before, req->before_len, &p, out, MAX_CORRECTIONS, &n, err);
     if (lm)
         scorer_give(m, lm);
-    for (int i = 0; rc == AC_OK && i < n; i++)
+    for (int i = 0; rc == AC_OK && i < n; i++) {
         rc = ac__reply_add_correction(rep, out[i].start, out[i].end, out[i].original, strlen(out[i].original),
                                       out[i].replacement, strlen(out[i].replacement), out[i].score);
+        for (int k = 0; rc == AC_OK && k < out[i].n_candidates; k++)
+            rc = ac__reply_add_candidate(rep, out[i].candidates[k].text, strlen(out[i].candidates[k].text),
+                                         out[i].candidates[k].score);
+    }
     free(out);
     return rc;
 }

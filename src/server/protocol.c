@@ -457,11 +457,18 @@ static json_t *corrections_json(const ac_reply *rep)
     json_t *arr = json_array();
     for (size_t i = 0; i < rep->n_corrections; i++) {
         const ac_reply_correction *c = &rep->corrections[i];
-        json_array_append_new(arr, json_pack("{s:I,s:I,s:o,s:o,s:o}", "start", (json_int_t)c->start, "end",
-                                             (json_int_t)c->end, "original",
-                                             ac__json_text(c->original, strlen(c->original)), "replacement",
-                                             ac__json_text(c->replacement, strlen(c->replacement)), "score",
-                                             num(c->score)));
+        json_t *o = json_pack("{s:I,s:I,s:o,s:o,s:o}", "start", (json_int_t)c->start, "end", (json_int_t)c->end,
+                              "original", ac__json_text(c->original, strlen(c->original)), "replacement",
+                              ac__json_text(c->replacement, strlen(c->replacement)), "score", num(c->score));
+        if (o && c->n_candidates) {
+            json_t *cands = json_array();
+            for (int k = 0; k < c->n_candidates; k++)
+                json_array_append_new(cands, json_pack("{s:o,s:o}", "text",
+                                                       ac__json_text(c->candidates[k], strlen(c->candidates[k])),
+                                                       "score", num(c->candidate_scores[k])));
+            json_object_set_new(o, "candidates", cands);
+        }
+        json_array_append_new(arr, o);
     }
     return arr;
 }

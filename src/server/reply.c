@@ -82,6 +82,19 @@ int ac__reply_add_correction(ac_reply *r, size_t start, size_t end, const char *
     return AC_OK;
 }
 
+int ac__reply_add_candidate(ac_reply *r, const char *text, size_t len, double score)
+{
+    if (!r->n_corrections)
+        return AC_E_ARG;
+    ac_reply_correction *c = &r->corrections[r->n_corrections - 1];
+    if (c->n_candidates == AC_REPLY_CANDIDATES)
+        return AC_OK;
+    if (!(c->candidates[c->n_candidates] = dup_bytes(text, len)))
+        return AC_E_NOMEM;
+    c->candidate_scores[c->n_candidates++] = score;
+    return AC_OK;
+}
+
 int ac__reply_add_top(ac_reply *r, int32_t id, const char *text, size_t len, double logprob)
 {
     if (grow((void **)&r->top, &r->cap_top, r->n_top, sizeof *r->top))
@@ -133,6 +146,8 @@ void ac__reply_free(ac_reply *r)
     for (size_t i = 0; i < r->n_corrections; i++) {
         free(r->corrections[i].original);
         free(r->corrections[i].replacement);
+        for (int k = 0; k < r->corrections[i].n_candidates; k++)
+            free(r->corrections[i].candidates[k]);
     }
     free(r->corrections);
     for (size_t i = 0; i < r->n_top; i++)

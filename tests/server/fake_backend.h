@@ -12,7 +12,8 @@
  *               "sleep:N" anywhere in `before` first waits N ms, checking the cancel flag every ms
  *               (returns AC_E_CANCELLED when set) and the deadline (returns partial).
  *               "fail:" in `before` fails with AC_E_IO "fake failure".
- *   correct     "teh" -> "the" and "brwn" -> "brown", wherever they are (byte offsets).
+ *   correct     "teh" -> "the" and "brwn" -> "brown", wherever they are (byte offsets), with the
+ *               candidates [replacement, "tee"].
  *   topk        k tokens: id i, text "t<i>", logprob -i.
  *   tokenize    one id per byte; detokenize the reverse (ids over 255: AC_E_ARG).
  *   learn       counts words (info reports "learned").
@@ -129,6 +130,8 @@ static int fake_correct(void *state, const ac_request *req, const atomic_int *ca
         while ((hit = strstr(from, pairs[p][0]))) {
             size_t at = (size_t)(hit - req->before);
             ac__reply_add_correction(rep, at, at + wl, hit, wl, pairs[p][1], strlen(pairs[p][1]), -0.4);
+            ac__reply_add_candidate(rep, pairs[p][1], strlen(pairs[p][1]), -0.4);
+            ac__reply_add_candidate(rep, "tee", 3, -2.5);
             from = hit + wl;
         }
     }

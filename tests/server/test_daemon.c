@@ -377,6 +377,8 @@ static void complete_basic(void)
         CHECK(jint(c0, "start") == 6 && jint(c0, "end") == 9);
         CHECK_STR(jstr(c0, "original"), "teh");
         CHECK_STR(jstr(c0, "replacement"), "the");
+        json_t *cands = json_object_get(c0, "candidates");
+        CHECK(json_array_size(cands) == 2 && !strcmp(jstr(json_array_get(cands, 1), "text"), "tee"));
     }
     json_decref(r);
     conn_close(c);
@@ -1193,6 +1195,21 @@ static void cli_client(void)
     json_decref(req);
     unsetenv("AUTOCORRECT_SOCKET");
     unsetenv("XDG_RUNTIME_DIR");
+    /* corrections applied to the text they came from */
+    const char *line = "I saw teh brwn dog";
+    req = json_pack("{s:s,s:s}", "op", "correct", "before", line);
+    rc = ac_client_call(shared.sock, req, &reply, err);
+    CHECKF(rc == AC_OK, "%s", err);
+    ac_buf fixed = {0};
+    CHECK(ac_client_apply_corrections(line, strlen(line), json_object_get(reply, "corrections"), &fixed) == AC_OK);
+    if (!real_bin)
+        CHECK_STR(fixed.data, "I saw the brown dog");
+    ac_buf_free(&fixed);
+    json_decref(reply);
+    json_decref(req);
+    json_t *bad = json_loads("[{\"start\":5,\"end\":3,\"replacement\":\"x\"}]", 0, NULL);
+    CHECK(ac_client_apply_corrections(line, strlen(line), bad, &fixed) == AC_E_ARG && fixed.len == 0);
+    json_decref(bad);
     /* option stripping */
     char *argv[] = {"complete", "--socket", "/x.sock", "--beams", "3", "--no-daemon", "--socket=/y", "--", "--socket",
                     "text", NULL};
