@@ -221,6 +221,87 @@ function H.fake_handler(complete, typos)
   end
 end
 
+-- One request to a daemon at `path` over a fresh connection, from this process; waits up to
+-- timeout_ms. Returns the decoded reply or nil and a message.
+function H.request(path, msg, timeout_ms)
+  local pipe = uv.new_pipe(false)
+  local reply, err, buf = nil, nil, ''
+  pipe:connect(path, function(cerr)
+    if cerr then err = cerr return end
+    pipe:read_start(function(rerr, chunk)
+      if rerr or not chunk then err = err or rerr or 'closed' return end
+      buf = buf .. chunk
+      local nl = buf:find('\n', 1, true)
+      if nl then reply = buf:sub(1, nl - 1) end
+    end)
+    pipe:write(vim.json.encode(msg) .. '\n')
+  end)
+  vim.wait(timeout_ms or 3000, function() return reply ~= nil or err ~= nil end, 2)
+  if not pipe:is_closing() then pipe:close() end
+  if not reply then return nil, err or 'timeout' end
+  return vim.json.decode(reply)
+end
+
+-- A proxy on `path` that forwards lines to the daemon at `target` and back. S.hold(fn): while
+-- fn(request) is true for a request, its reply is kept in S.held (call S.release()).
+function H.proxy(path, target)
+  os.remove(path)
+  local srv = uv.new_pipe(false)
+  assert(srv:bind(path))
+  local S = { held = {}, pipes = {}, hold_if = nil }
+  srv:listen(16, function()
+    local c = uv.new_pipe(false)
+    srv:accept(c)
+    local up = uv.new_pipe(false)
+    S.pipes[#S.pipes + 1] = c
+    S.pipes[#S.pipes + 1] = up
+    local held_ids = {}
+    local cbuf, ubuf = '', ''
+    up:connect(target, function(cerr)
+      assert(not cerr, cerr)
+      up:read_start(function(e, chunk)
+        if e or not chunk then return end
+        ubuf = ubuf .. chunk
+        while true do
+          local nl = ubuf:find('\n', 1, true)
+          if not nl then break end
+          local line = ubuf:sub(1, nl)
+          ubuf = ubuf:sub(nl + 1)
+          local id = line:match('^{"id":(%d+)')
+          if id and held_ids[tonumber(id)] then
+            S.held[#S.held + 1] = function() if not c:is_closing() then c:write(line) end end
+          elseif not c:is_closing() then
+            c:write(line)
+          end
+        end
+      end)
+      c:read_start(function(e, chunk)
+        if e or not chunk then return end
+        cbuf = cbuf .. chunk
+        while true do
+          local nl = cbuf:find('\n', 1, true)
+          if not nl then break end
+          local line = cbuf:sub(1, nl)
+          cbuf = cbuf:sub(nl + 1)
+          local ok, msg = pcall(vim.json.decode, line)
+          if ok and S.hold_if and S.hold_if(msg) then held_ids[msg.id] = true end
+          up:write(line)
+        end
+      end)
+    end)
+  end)
+  function S.release()
+    for _, f in ipairs(S.held) do f() end
+    S.held = {}
+  end
+  function S.close()
+    for _, p in ipairs(S.pipes) do if not p:is_closing() then p:close() end end
+    if not srv:is_closing() then srv:close() end
+    os.remove(path)
+  end
+  return S
+end
+
 -- --- running tests ------------------------------------------------------------------------------
 
 local tests = {}

@@ -146,8 +146,9 @@ end
 --           "\n", at most `context_bytes` bytes (whole lines are dropped from the top first, so
 --           the start stays put while you type and the daemon's prefix cache keeps working);
 --   after:  the rest of the current line.
--- Returns { before, after, row, col, starts } where starts[r] is the offset in `before` of column 0
--- of buffer row r (negative for a first line that was cut).
+-- Returns { before, after, row, col, first, starts, mid_text } where starts[r] is the offset in
+-- `before` of column 0 of buffer row r (negative for a first line that was cut) and mid_text tells
+-- that `before` does not start at the top of the buffer.
 function M.context(buf, row, col, copts)
   copts = copts or config.options.complete
   local first = math.max(1, row - copts.context_lines)
@@ -179,7 +180,8 @@ function M.context(buf, row, col, copts)
     starts[first + i - 1] = off
     off = off + #l + (i == 1 and cut or 0) + 1
   end
-  return { before = table.concat(keep, '\n'), after = after, row = row, col = col, first = first, starts = starts }
+  return { before = table.concat(keep, '\n'), after = after, row = row, col = col, first = first, starts = starts,
+           mid_text = first > 1 or cut > 0 }
 end
 
 -- The buffer position (row 1-based, col 0-based) of byte offset `off` of ctx.before, or nil.

@@ -159,7 +159,8 @@ end
 local function request(buf, row, col, delim)
   local ctx = buffer.context(buf, row, col)
   local word_end = #ctx.before - #delim
-  return client.request({ op = 'correct', before = ctx.before, after = ctx.after },
+  return client.request({ op = 'correct', before = ctx.before, after = ctx.after, scope = 'last', last_words = 1,
+                          mid_text = ctx.mid_text },
     function(reply) on_reply(buf, ctx, word_end, delim, reply) end)
 end
 
@@ -358,7 +359,8 @@ function M.choose()
   local orig = line:sub(c1 + 1, c2)
   local ctx = buffer.context(buf, row, c2)
   ctx.before = ctx.before .. ' '
-  local id = client.request({ op = 'correct', before = ctx.before, after = '' }, function(reply)
+  local id = client.request({ op = 'correct', before = ctx.before, after = '', scope = 'last', last_words = 1,
+                              mid_text = ctx.mid_text }, function(reply)
     if reply.error then
       vim.notify('autocorrect: ' .. tostring(reply.error.message or reply.error.code), vim.log.levels.WARN)
       return

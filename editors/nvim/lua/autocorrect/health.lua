@@ -74,7 +74,7 @@ function M.check()
   local m = info.model
   if type(m) == 'table' and next(m) then
     local parts = {}
-    for _, k in ipairs({ 'name', 'n_layer', 'n_embd', 'n_vocab', 'n_ctx', 'quantization', 'dictionary_words' }) do
+    for _, k in ipairs({ 'path', 'n_layer', 'n_embd', 'n_vocab', 'n_ctx', 'quantization', 'dictionary_words' }) do
       if m[k] ~= nil and m[k] ~= vim.NIL then parts[#parts + 1] = k .. ' ' .. tostring(m[k]) end
     end
     h.ok('model: ' .. (info.loaded and info.loaded ~= vim.NIL and tostring(info.loaded) or '')

@@ -78,7 +78,7 @@ local function request_completion(buf)
   local req = { tick = api.nvim_buf_get_changedtick(buf), row = cur[1], col = cur[2] }
   req.id = client.request({
     op = 'complete', session = buffer.session(buf), before = ctx.before, after = ctx.after,
-    max_tokens = o.max_tokens, n = o.suggestions,
+    max_tokens = o.max_tokens, n = o.suggestions, mid_text = ctx.mid_text,
   }, function(reply) on_complete_reply(buf, req, reply) end)
   if req.id then
     M.stats.requests = M.stats.requests + 1
