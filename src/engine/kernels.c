@@ -14,6 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* GCC if-converts (and so vectorises) the float compare-and-selects (expf, GELU, quantization)
+ * only without -ftrapping-math; nothing here reads floating-point exception flags. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 /* ------------------------------------------------------------------------------ naive kernels */
 
 static void naive_matmul(float *y, int ldy, const float *x, int ldx, const float *w, const float *b,
@@ -58,12 +64,24 @@ static void naive_matmul_q8(float *y, int ldy, const float *x, int ldx, const ac
 void ac__quantize_row_q8(int8_t *q, float *d, const float *x, int n, int n_pad)
 {
     for (int k0 = 0; k0 < n_pad; k0 += AC__QK) {
+        float blk[AC__QK]; /* the block, zero-padded past n */
+        for (int k = 0; k < AC__QK; k++)
+            blk[k] = k0 + k < n ? x[k0 + k] : 0.0f;
+        float a[AC__QK], m[8]; /* |blk|, then its maximum in 8 lanes (element-wise: vectorises) */
+        for (int k = 0; k < AC__QK; k++)
+            a[k] = blk[k] < 0.0f ? -blk[k] : blk[k];
+        for (int k = 0; k < 8; k++) {
+            float m0 = a[k] > a[k + 8] ? a[k] : a[k + 8], m1 = a[k + 16] > a[k + 24] ? a[k + 16] : a[k + 24];
+            m[k] = m0 > m1 ? m0 : m1;
+        }
         float amax = 0.0f;
-        for (int k = k0; k < k0 + AC__QK && k < n; k++)
-            amax = fmaxf(amax, fabsf(x[k]));
+        for (int k = 0; k < 8; k++)
+            amax = m[k] > amax ? m[k] : amax;
         float dd = amax / 127.0f, id = dd != 0.0f ? 1.0f / dd : 0.0f;
-        for (int k = k0; k < k0 + AC__QK; k++)
-            q[k] = k < n ? (int8_t)roundf(x[k] * id) : 0;
+        for (int k = 0; k < AC__QK; k++) {
+            float v = blk[k] * id; /* |v| <= 127: rounds half away from zero, as roundf */
+            q[k0 + k] = (int8_t)(int)(v + (v < 0.0f ? -0.5f : 0.5f));
+        }
         d[k0 / AC__QK] = dd;
     }
 }
@@ -129,12 +147,6 @@ const ac__kernels ac__kernels_naive = {
 
 /* ------------------------------------------------------------------------------- fast kernels */
 
-/* GCC if-converts (and so vectorises) the float compare-and-selects of expf and GELU only without
- * -ftrapping-math; nothing here reads floating-point exception flags. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
-
 #define AC__K(name) name##_portable
 #define AC__KNAME "portable"
 #define AC__VW 4
@@ -164,7 +176,7 @@ const ac__kernels ac__kernels_naive = {
 #else
 #pragma GCC pop_options
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,prefer-vector-width=512")
 #endif
 #define AC__K(name) name##_avx512
 #define AC__KNAME "avx512"
@@ -253,20 +265,25 @@ int ac__q8_matrix_from_rows(ac__q8_matrix *m, const float *wt, int n_out, int n_
 
 int ac__q8_matrix_from_conv1d(ac__q8_matrix *m, const float *w, int n_in, int n_out)
 {
+    enum { CB = 32 }; /* columns transposed per pass: reads of w stay row-contiguous */
     if (q8_alloc(m, n_in, n_out))
         return -1;
-    float *col = malloc((size_t)n_in * sizeof(float)); /* [n_in]: column j of w */
-    if (!col) {
+    float *cols = malloc((size_t)CB * n_in * sizeof(float)); /* [CB][n_in]: columns j0.. of w */
+    if (!cols) {
         ac__q8_matrix_free(m);
         return -1;
     }
     const int nb = m->n_in_pad / AC__QK;
-    for (int j = 0; j < n_out; j++) {
+    for (int j0 = 0; j0 < n_out; j0 += CB) {
+        int nc = n_out - j0 < CB ? n_out - j0 : CB;
         for (int i = 0; i < n_in; i++)
-            col[i] = w[(size_t)i * n_out + j];
-        ac__quantize_row_q8(m->q + (size_t)j * m->n_in_pad, m->d + (size_t)j * nb, col, n_in, m->n_in_pad);
+            for (int c = 0; c < nc; c++)
+                cols[(size_t)c * n_in + i] = w[(size_t)i * n_out + j0 + c];
+        for (int c = 0; c < nc; c++)
+            ac__quantize_row_q8(m->q + (size_t)(j0 + c) * m->n_in_pad, m->d + (size_t)(j0 + c) * nb,
+                                cols + (size_t)c * n_in, n_in, m->n_in_pad);
     }
-    free(col);
+    free(cols);
     return 0;
 }
 
