@@ -1,11 +1,10 @@
 /* fuzz_config.c: libFuzzer entry for the config.toml parser (src/server/toml.c + config.c).
  *
- * Build and run (clang from Debian's clang + libclang-rt-14-dev):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc
- *       fuzz/fuzz_config.c src/server/toml.c src/server/config.c src/util/buf.c src/util/error.c
- *       src/util/file.c -o build/fuzz_config
- *   mkdir -p build/fuzz-corpus && cp config.example.toml build/fuzz-corpus/
- *   build/fuzz_config -max_total_time=60 build/fuzz-corpus
+ * Build and run: `make fuzz`, then
+ *   mkdir -p build/fuzz-corpus-config && cp config.example.toml build/fuzz-corpus-config/
+ *   build/fuzz/fuzz_config -max_total_time=60 build/fuzz-corpus-config
+ * (or by hand: clang -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc
+ *  fuzz/fuzz_config.c src/server/toml.c src/server/config.c src/util/buf.c src/util/error.c src/util/file.c).
  * tests/server/test_config.c includes this file and calls the same entry point on memory buffers.
  */
 #include "autocorrect/server.h"
