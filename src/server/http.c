@@ -356,6 +356,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *con, const char
         snprintf(msg, sizeof msg, "the body is over the max_line_bytes limit of %zu bytes", lim.max_line_bytes);
         return openai ? respond_openai_error(con, "too_large", msg) : respond_error(con, NULL, "too_large", msg);
     }
+    ac__limits lim;
+    ac__server_limits(h->srv, &lim);
+    if (lim.log_requests)
+        ac__log("http %s %s: %.*s", method, url, (int)(c->body.len > 1500 ? 1500 : c->body.len),
+                c->body.data ? c->body.data : "");
     json_t *body;
     if (c->body.len == 0 && !openai) {
         body = json_object(); /* POST /v1/info, /v1/health with no body */

@@ -43,6 +43,7 @@ void ac__limits_from_config(ac__limits *lim, const ac_config *cfg)
     lim->beam_width = cfg->beam_width;
     lim->deadline_ms = cfg->deadline_ms;
     lim->cache = cfg->cache;
+    lim->log_requests = cfg->log_requests;
 }
 
 /* --- field readers: each returns AC_OK, or a status with *code and err set ------------------- */

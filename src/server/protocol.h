@@ -21,6 +21,7 @@ typedef struct ac__limits {
     size_t max_line_bytes;
     int max_tokens, max_beams, default_max_tokens, beam_width, deadline_ms;
     bool cache;
+    bool log_requests; /* not a limit, but read by the same threads */
 } ac__limits;
 
 void ac__limits_from_config(ac__limits *lim, const ac_config *cfg);
