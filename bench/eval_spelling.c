@@ -4,7 +4,9 @@
  *   isolated: top-1 and top-5 accuracy of ac_correct_word on single misspelled words (no context),
  *             over all non-word misspellings and over those within 2 edits of their correction;
  *   sentences: the share of injected misspellings fixed (replaced by exactly the original word),
- *             the share of the other words broken (changed at all), and the speed.
+ *             the share of the other words broken (changed at all), and the speed;
+ *   real words: the same for sentences where a word was swapped for its confusion partner
+ *             (there -> their); only a context scorer can fix these.
  * With --model it ranks with the language model in context (the decoder module's scorer); without,
  * by the dictionary's word frequencies. Not a test (no pass/fail): bench/eval_spelling.sh runs it.
  *
@@ -46,6 +48,7 @@ static int set_param(ac_correct_params *p, const char *arg)
         {"first_letter", &p->error_model.first_letter, NULL},
         {"unigram_weight", &p->unigram_weight, NULL},
         {"lm_weight", &p->lm_weight, NULL},
+        {"lm_unigram_weight", &p->lm_unigram_weight, NULL},
         {"unknown_logp", &p->unknown_logp, NULL},
         {"unknown_penalty", &p->unknown_penalty, NULL},
         {"real_word_margin", &p->real_word_margin, NULL},
@@ -196,10 +199,11 @@ static int count_words(const char *s)
     return n;
 }
 
-static void eval_sentences(const ac_dict *d, const ac_correct_params *p, const opts *o, sent_stats *s)
+static void eval_sentences(const ac_dict *d, const ac_correct_params *p, const opts *o, const char *set,
+                           sent_stats *s)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/sentences_%s.tsv", o->data, o->half);
+    snprintf(path, sizeof path, "%s/%s_%s.tsv", o->data, set, o->half);
     size_t len;
     char *data = read_all(path, &len);
     if (!data)
@@ -352,18 +356,22 @@ int main(int argc, char **argv)
     double t0 = ac_now();
     eval_isolated(d, &p, &o, &is);
     double iso_secs = ac_now() - t0;
-    eval_sentences(d, &p, &o, &ss);
+    eval_sentences(d, &p, &o, "sentences", &ss);
+    sent_stats rs = {0};
+    eval_sentences(d, &p, &o, "realword", &rs);
     const char *mode = o.model ? "language model" : "dictionary only";
     if (o.json) {
         printf("{\"mode\":\"%s\",\"half\":\"%s\",\"isolated\":{\"pairs\":%d,\"typo_is_a_word\":%d,"
                "\"nonword\":%d,\"correction_not_in_dictionary\":%d,\"top1\":%.2f,\"top5\":%.2f,"
                "\"within2\":%d,\"top1_within2\":%.2f,\"top5_within2\":%.2f,\"corrected_right\":%.2f,\"seconds\":%.2f},"
                "\"sentences\":{\"n\":%d,\"words\":%ld,\"errors\":%d,\"fixed\":%.2f,\"wrong_fix\":%.2f,"
-               "\"broken\":%.3f,\"broken_n\":%d,\"words_per_s\":%.0f}}\n",
+               "\"broken\":%.3f,\"broken_n\":%d,\"words_per_s\":%.0f},"
+               "\"realword\":{\"n\":%d,\"errors\":%d,\"fixed\":%.2f,\"broken\":%.3f,\"broken_n\":%d}}\n",
                mode, o.half, is.n_pairs, is.known_typo, is.n, is.unreachable, pct(is.top1, is.n),
                pct(is.top5, is.n), is.n2, pct(is.top1_2, is.n2), pct(is.top5_2, is.n2),
                pct(is.decided_right, is.n), iso_secs, ss.sentences, ss.words, ss.errors, pct(ss.fixed, ss.errors),
-               pct(ss.wrong_fix, ss.errors), pct(ss.broken, ss.words_right), ss.broken, ss.secs > 0 ? (double)ss.words / ss.secs : 0);
+               pct(ss.wrong_fix, ss.errors), pct(ss.broken, ss.words_right), ss.broken, ss.secs > 0 ? (double)ss.words / ss.secs : 0,
+               rs.sentences, rs.errors, pct(rs.fixed, rs.errors), pct(rs.broken, rs.words_right), rs.broken);
     } else {
         printf("spelling evaluation (%s, %s half, dictionary %s%s%s)\n", mode, o.half, o.dictionary,
                o.model ? ", model " : "", o.model ? o.model : "");
@@ -380,6 +388,11 @@ int main(int argc, char **argv)
         printf("  correct words broken:      %5.2f%%  (%d of %d; real-word corrections made: %d)\n",
                pct(ss.broken, ss.words_right), ss.broken, ss.words_right, ss.real_word_fixes);
         printf("  speed:                     %.0f words/s\n", ss.secs > 0 ? (double)ss.words / ss.secs : 0);
+        printf("real-word errors (their/there, than/then... swapped in half of %d sentences): %d swaps\n",
+               rs.sentences, rs.errors);
+        printf("  swaps fixed:               %5.1f%%\n", pct(rs.fixed, rs.errors));
+        printf("  correct words broken:      %5.2f%%  (%d of %d)\n", pct(rs.broken, rs.words_right), rs.broken,
+               rs.words_right);
     }
     if (o.model)
         lm_close(&l);

@@ -18,6 +18,12 @@ What this is: the procedure that turns two sources the model never trained on in
    by spaces: the byte offsets of each injected typo in the corrupted sentence and the word it
    replaced. Deterministic (seeded) for the same inputs.
 
+3. Real-word errors: the same kind of sentences, each holding at least one word of a confusion
+   pair (their/there, than/then, its/it's, your/you're, were/where, lose/loose, affect/effect,
+   from -> form, ...: REAL_WORD_PAIRS below, a subset of src/corrector/confusables.c). In half of
+   them (chosen at random) one such word is swapped for its partner; the other half stay as they
+   are, to count correct words broken. Written as realword_{dev,test}.tsv in the sentences format.
+
 What this is not: the evaluator (bench/eval_spelling.c computes the numbers).
 
 Usage: /usr/bin/python3 bench/eval_spelling_data.py --out DIR [--codespell FILE] [--valid FILE]
@@ -36,6 +42,19 @@ WORD = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)*")
 ENTRY = re.compile(r"^([a-z]+(?:'[a-z]+)*)->([a-z]+(?:'[a-z]+)*),?\s*$")
 CODE_CHARS = set("_/\\=<>{}[]|~^$#%&*+`@0123456789")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
+
+
+# intended word -> what people type instead (one way each; both ways where both happen)
+REAL_WORD_PAIRS = {
+    "their": "there", "there": "their", "they're": "their", "its": "it's", "it's": "its",
+    "your": "you're", "you're": "your", "than": "then", "then": "than", "from": "form",
+    "were": "where", "where": "were", "lose": "loose", "loose": "lose", "affect": "effect",
+    "effect": "affect", "accept": "except", "except": "accept", "quite": "quiet", "quiet": "quite",
+    "whether": "weather", "weather": "whether", "whose": "who's", "who's": "whose",
+    "principle": "principal", "principal": "principle", "piece": "peace", "peace": "piece",
+    "here": "hear", "hear": "here", "past": "passed", "passed": "past", "later": "latter",
+    "latter": "later", "through": "though", "though": "through", "choose": "chose", "chose": "choose",
+}
 
 
 def half(text):
@@ -152,6 +171,42 @@ def main():
             injected[h] += len(spans)
     for handle in outs.values():
         handle.close()
+
+    # real-word errors
+    rw_written = {"dev": 0, "test": 0}
+    rw_injected = {"dev": 0, "test": 0}
+    rw_out = {h: open(os.path.join(args.out, "realword_%s.tsv" % h), "w", encoding="utf-8") for h in by_half}
+    seen = set()
+    if os.path.exists(args.valid):
+        for sent in sentences(args.valid):
+            if sent in seen:
+                continue
+            seen.add(sent)
+            h = half(sent)
+            if rw_written[h] >= args.sentences // 2:
+                if all(rw_written[k] >= args.sentences // 2 for k in rw_written):
+                    break
+                continue
+            words = [m for m in WORD.finditer(sent) if m.group(0).replace("\u2019", "'").lower() in REAL_WORD_PAIRS]
+            if not words:
+                continue
+            spans, corrupted = [], sent
+            if rng.random() < 0.5:
+                m = rng.choice(words)
+                word = m.group(0)
+                typo = REAL_WORD_PAIRS[word.replace("\u2019", "'").lower()]
+                if word[0].isupper():
+                    typo = typo[0].upper() + typo[1:]
+                corrupted = sent[:m.start()] + typo + sent[m.end():]
+                start = len(sent[:m.start()].encode("utf-8"))
+                spans.append("%d:%d:%s" % (start, start + len(typo.encode("utf-8")), word))
+            rw_out[h].write("%s\t%s\t%s\n" % (corrupted, sent, " ".join(spans)))
+            rw_written[h] += 1
+            rw_injected[h] += len(spans)
+    for handle in rw_out.values():
+        handle.close()
+    sys.stderr.write("[eval data] real-word sentences: dev %d (%d swapped), test %d (%d swapped)\n"
+                     % (rw_written["dev"], rw_injected["dev"], rw_written["test"], rw_injected["test"]))
     sys.stderr.write("[eval data] sentences from %s: dev %d (%d typos), test %d (%d typos)\n"
                      % (args.valid, written["dev"], injected["dev"], written["test"], injected["test"]))
 

@@ -29,6 +29,7 @@
  * within max_distance edits (Damerau-Levenshtein, optimal string alignment, over code points) of a
  * dictionary word, found with a symmetric-delete index. Each option gets
  *     score = log P(typed | option) + weight * log P(option | context)
+ * (with a context scorer, optionally plus lm_unigram_weight * log P(option) from the dictionary)
  * A word not in the dictionary is corrected when a candidate beats keeping it. A dictionary word is
  * a candidate for a real-word correction (their/there, form/from, than/then...) only with a context
  * scorer and only when the best alternative wins by real_word_margin. The reported score of an
@@ -135,7 +136,9 @@ typedef struct ac_candidate {
     char text[AC_WORD_MAX + 8]; /* the replacement, NUL-terminated, capitalised like the original */
     float score;                /* log posterior among the options considered (<= 0) */
     float channel;              /* log P(typed | candidate) from the error model */
-    float language;             /* log P(candidate): unigram frequency, or the context scorer's */
+    float language;             /* the language score in `score`: unigram_weight * log P(candidate),
+                                   or with a scorer lm_weight * log P(candidate | context) +
+                                   lm_unigram_weight * log P(candidate) */
     int distance;               /* edit distance from the typed word */
 } ac_candidate;
 
@@ -170,6 +173,8 @@ typedef struct ac_correct_params {
     int right_words;          /* words of right context given to the scorer (0: none) */
     float unigram_weight;     /* weight of log P(candidate) when there is no context scorer */
     float lm_weight;          /* lambda: weight of the context scorer's log-probabilities */
+    float lm_unigram_weight;  /* with a scorer: weight of log P(candidate) from the dictionary added
+                                 to the scorer's (a small model knows rare words less well) */
     float unknown_logp;       /* log P(a real word missing from the dictionary), the "keep" option's
                                  language score for an unknown word without a scorer */
     float unknown_penalty;    /* with a scorer: added to "keep" for a word missing from the dictionary */

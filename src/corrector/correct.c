@@ -27,6 +27,7 @@ ac_correct_params ac_correct_default_params(void)
         .right_words = 1,
         .unigram_weight = 1.0f,
         .lm_weight = 1.0f,
+        .lm_unigram_weight = 0.0f,
         .unknown_logp = -21.0f,
         .unknown_penalty = -6.0f,
         .real_word_margin = 5.0f,
@@ -295,17 +296,17 @@ static int rank_word(const ac_dict *d, const ac_correct_params *p, const char *l
         if (p->scorer.score(p->scorer.user, left ? left : "", left_len, right ? right : "", right_len,
                             opts, c.n + 1, lp, serr) == AC_OK) {
             scored = 1;
-            keep = p->error_model.keep + p->lm_weight * lp[0] +
+            keep = p->error_model.keep + p->lm_weight * lp[0] + p->lm_unigram_weight * keep_lang +
                    (known ? p->real_word_margin : p->unknown_penalty) + keep_bonus;
             for (int i = 0; i < c.n; i++) {
-                c.top[i].language = lp[i + 1];
-                c.top[i].score = c.top[i].channel + p->lm_weight * lp[i + 1];
+                c.top[i].language = p->lm_weight * lp[i + 1] + p->lm_unigram_weight * c.top[i].unigram;
+                c.top[i].score = c.top[i].channel + c.top[i].language;
             }
         }
     }
     if (!scored) {
         for (int i = 0; i < c.n; i++) {
-            c.top[i].language = c.top[i].unigram;
+            c.top[i].language = p->unigram_weight * c.top[i].unigram;
             c.top[i].score = c.top[i].rank;
         }
     }
