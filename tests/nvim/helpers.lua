@@ -184,6 +184,20 @@ function H.fake_server(path, handler)
   return S
 end
 
+-- The fake daemon in a process of its own (fake_daemon.lua) on `path`; stopped after the test.
+function H.fake_process(path)
+  os.remove(path)
+  local job = vim.fn.jobstart({ 'nvim', '--headless', '-u', 'NONE', '-i', 'NONE', '-n',
+    '-c', 'luafile ' .. H.root .. '/tests/nvim/fake_daemon.lua' }, { env = { AC_FAKE_SOCKET = path } })
+  H.cleanup(function() vim.fn.jobstop(job) end)
+  local up = vim.wait(5000, function()
+    local st = uv.fs_stat(path)
+    return st and st.type == 'socket'
+  end, 10)
+  H.ok(up, 'the fake daemon process did not start')
+  return job
+end
+
 -- A handler for the fake daemon: completions from `complete(before, after)` (a list of strings),
 -- corrections of the words listed in `typos` (word -> { to, p }), learn, info, health.
 function H.fake_handler(complete, typos)

@@ -146,7 +146,7 @@ local function merge(into, dflt, user, prefix)
       if err then return err end
     elseif not ok_type then
       return string.format("autocorrect: option '%s' must be a %s, got %s", name,
-        want == 'table' and 'list' or want, type(v))
+        want == 'table' and (is_list(d) and 'list' or 'table') or want, type(v))
     else
       if type(v) == 'boolean' and extra_types[name] and v == true then
         return string.format("autocorrect: option '%s' must be a key (string) or false", name)
