@@ -167,7 +167,7 @@ enum ac_correct_scope {
 typedef struct ac_correct_params {
     int scope;                /* enum ac_correct_scope */
     int last_words;           /* with AC_CORRECT_LAST: how many complete words at the end (>= 1) */
-    int max_distance;         /* 1 or 2: edits allowed for candidates; words of 4 letters or less use 1 */
+    int max_distance;         /* 1 or 2: edits allowed for candidates; words of 3 letters or less use 1 */
     int max_candidates;       /* candidates reported per correction, <= AC_CORRECT_MAX_CANDIDATES */
     int lm_candidates;        /* candidates (by dictionary ranking) rescored by the context scorer */
     int right_words;          /* words of right context given to the scorer (0: none) */
