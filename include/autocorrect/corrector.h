@@ -255,7 +255,7 @@ typedef struct ac_bpe ac_bpe;               /* tokenizer.h */
 typedef struct ac_lm_scorer ac_lm_scorer;
 
 /* Creates a scorer over a loaded model and its tokenizer (`tp` may be NULL: one thread). Reserves
- * its session (16 sequences of the model's n_ctx) and buffers here. AC_OK, or AC_E_ARG (tokenizer
+ * its session (16 sequences of min(n_ctx, 256) positions) and buffers here. AC_OK, or AC_E_ARG (tokenizer
  * and model vocabularies differ) / AC_E_NOMEM with a message; *out NULL on error. */
 int ac_lm_scorer_new(const ac_model *model, const ac_bpe *bpe, ac_threadpool *tp, ac_lm_scorer **out,
                      char *err);

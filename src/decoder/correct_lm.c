@@ -28,6 +28,7 @@
 #define MAX_OPT_TOKENS 32        /* tokens of one continuation (whitespace + option + right context) */
 #define MAX_RIGHT_BYTES 96       /* right context beyond this is cut (at a space) */
 #define CTX_BYTES_PER_POS 8      /* the context text kept is at most n_ctx * this many bytes */
+#define SCORER_CTX 256           /* positions the scorer's sessions hold at most (sizes its KV store) */
 #define MIN_CONTEXT_BYTES 48     /* context kept before a word, at least, when cutting at a sentence */
 
 struct ac_lm_scorer {
@@ -36,7 +37,7 @@ struct ac_lm_scorer {
     ac_threadpool *tp;
     ac_bpe_cache *cache;
     ac_session *root;
-    int n_vocab, n_ctx;
+    int n_vocab, n_ctx;     /* n_ctx: the window the scorer uses, min(model's, SCORER_CTX) */
     int32_t eot;
     float *logits;          /* [N_SEQ][n_vocab] scratch of a batched decode */
     float *ctx_logp;        /* [n_vocab] log-probabilities after the root's tokens */
@@ -68,7 +69,7 @@ int ac_lm_scorer_new(const ac_model *model, const ac_bpe *bpe, ac_threadpool *tp
     s->bpe = bpe;
     s->tp = tp;
     s->n_vocab = dims.n_vocab;
-    s->n_ctx = dims.n_ctx;
+    s->n_ctx = dims.n_ctx < SCORER_CTX ? dims.n_ctx : SCORER_CTX;
     s->eot = ac_bpe_eot(bpe);
     s->ctx_valid_len = -1;
     s->cache = ac_bpe_cache_new(0);
@@ -84,6 +85,7 @@ int ac_lm_scorer_new(const ac_model *model, const ac_bpe *bpe, ac_threadpool *tp
     }
     ac_session_params sp = ac_session_default_params();
     sp.n_seq_max = N_SEQ;
+    sp.n_ctx = s->n_ctx;
     int rc = ac_session_new(model, &sp, &s->root, err);
     if (rc) {
         ac_lm_scorer_free(s);
