@@ -71,10 +71,17 @@ if [ -s data/corpus/train.txt ]; then
 fi
 size=$(stat -c %s "$sample")
 echo "corpus sample: $sample ($size bytes)"
+status=0
 "$BIN" tokenize --tokenizer "$G" --out-u16 "$W/sample.u16" "$sample" 2>&1 | sed 's/^/  /'
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
 start=$(date +%s.%N)
-"$BIN" tokenizer-train --vocab-size 8192 --out "$W/trained" "$sample" 2> "$W/train.log"
-end=$(date +%s.%N)
-awk -v s="$start" -v e="$end" -v n="$size" 'BEGIN { printf "  trainer: %.1f MB, vocabulary 8192, %.2f s, %.1f MB/s\n", n / 1e6, e - s, n / 1e6 / (e - s) }'
-grep -E "distinct|wrote" "$W/train.log" | sed 's/^tokenizer-train: /    /'
+if "$BIN" tokenizer-train --vocab-size 8192 --out "$W/trained" "$sample" 2> "$W/train.log"; then
+    end=$(date +%s.%N)
+    awk -v s="$start" -v e="$end" -v n="$size" 'BEGIN { printf "  trainer: %.1f MB, vocabulary 8192, %.2f s, %.1f MB/s\n", n / 1e6, e - s, n / 1e6 / (e - s) }'
+    grep -E "distinct|wrote" "$W/train.log" | sed 's/^tokenizer-train: /    /'
+else
+    echo "  trainer failed: $(tail -2 "$W/train.log")"
+    status=1
+fi
 rm -f "$W/sample.u16"
+exit $status
