@@ -4,6 +4,7 @@
 #include "cli/client.h"
 
 #include "autocorrect/server.h"
+#include "server/sock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -11,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define REPLY_MAX (64u << 20) /* a reply longer than this is not one of ours */
@@ -60,21 +60,12 @@ int ac_client_socket_path(const char *explicit_path, char *out, size_t n, char *
 
 static int connect_unix(const char *path, char *err)
 {
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof a.sun_path)
-        return ac__errorf(err, AC_E_LIMIT, "socket path is too long");
-    memcpy(a.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return ac__errorf(err, AC_E_IO, "socket: %s", strerror(errno));
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        int e = errno;
-        close(fd);
-        if (e == ENOENT || e == ECONNREFUSED || e == ENOTDIR)
-            return ac__errorf(err, AC_CLIENT_UNAVAILABLE, "no daemon is listening on %s", path);
-        return ac__errorf(err, AC_E_IO, "cannot connect to %s: %s", path, strerror(e));
-    }
-    return fd;
+    int fd = ac__sock_connect(path);
+    if (fd >= 0)
+        return fd;
+    if (fd == -ENOENT || fd == -ECONNREFUSED || fd == -ENOTDIR)
+        return ac__errorf(err, AC_CLIENT_UNAVAILABLE, "no daemon is listening on %s", path);
+    return ac__errorf(err, AC_E_IO, "cannot connect to %s: %s", path, strerror(-fd));
 }
 
 int ac_client_request(const char *socket_path, json_t *request, int timeout_ms, json_t **reply, char *err)
