@@ -12,6 +12,8 @@ packages=(
   python3 python3-torch python3-numpy python3-onnx libopenblas0-openmp python3-matplotlib
   # test references and clients: node for onnxruntime-node and js-tiktoken, editors and shells
   nodejs npm neovim zsh fish tmux netcat-openbsd
+  # screenshots of the editor integrations (tests/nvim/screenshot.sh renders tmux captures)
+  python3-pil fonts-dejavu-core
   # spelling: SCOWL word lists for the dictionary, codespell's misspellings for bench/eval_spelling.sh
   scowl codespell
   # fuzzing and sanitizers

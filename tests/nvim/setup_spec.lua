@@ -225,3 +225,45 @@ H.test('completefunc and complete() with the fake daemon', function()
   H.eq(c:lua('return require("autocorrect").complete(200)'), {}, 'empty without a daemon')
   H.ok((vim.loop.hrtime() - t0) / 1e6 < 1000, 'returns within the timeout')
 end)
+
+-- Only Neovim 0.7 is installed here: the paths for newer versions are checked with the feature
+-- they detect stubbed in.
+H.test('inline virtual text is used where the feature is detected (stubbed)', function()
+  local server = H.fake_server(sock, H.fake_handler(function() return { ' jumps' } end))
+  H.cleanup(server.close)
+  local c = child({ socket = sock })
+  local real = c:lua('return require("autocorrect.ghost").supports_inline()')
+  c:lua([[
+    local g = require('autocorrect.ghost')
+    g.supports_inline = function() return true end
+    local set = vim.api.nvim_buf_set_extmark
+    _G.__pos = {}
+    vim.api.nvim_buf_set_extmark = function(b, ns, r, col, o)
+      if ns == g.ns then
+        table.insert(_G.__pos, o.virt_text_pos)
+        if o.virt_text_pos == 'inline' and not _G.__real_inline then o.virt_text_pos = 'overlay' end
+      end
+      return set(b, ns, r, col, o)
+    end]])
+  c:lua('_G.__real_inline = ...', real)
+  c:edit('text')
+  c:type('ifox')
+  c:wait('require("autocorrect").ghost_text() == " jumps"', 2000)
+  H.eq(c:lua('return _G.__pos'), { 'inline' }, 'drawn inline')
+  H.eq(c:lua('return require("autocorrect").status().ghost_position'), 'inline', 'reported')
+end)
+
+H.test(':checkhealth with the vim.health API of Neovim 0.9+ (stubbed)', function()
+  H.fake_process(sock)
+  local c = child({ socket = sock })
+  c:lua([[
+    _G.__calls = {}
+    local function rec(kind) return function(msg) table.insert(_G.__calls, kind .. ': ' .. msg) end end
+    vim.health = { start = rec('start'), ok = rec('ok'), info = rec('info'), warn = rec('warn'), error = rec('error') }
+    require('autocorrect.health').check()]])
+  local calls = table.concat(c:lua('return _G.__calls'), '\n')
+  H.ok(calls:find('start: autocorrect: daemon', 1, true), calls)
+  H.ok(calls:find('ok: autocorrectd 0.0-fake', 1, true), calls)
+  H.ok(calls:find('ok: round trip', 1, true), calls)
+  H.ok(not calls:find('error:', 1, true), calls)
+end)

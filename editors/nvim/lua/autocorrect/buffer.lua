@@ -12,7 +12,8 @@ local api = vim.api
 local config = require('autocorrect.config')
 
 local states = {}
-local pid = vim.loop.os_getpid and vim.loop.os_getpid() or vim.fn.getpid()
+local uv = vim.uv or vim.loop -- vim.uv from Neovim 0.10 on
+local pid = uv.os_getpid and uv.os_getpid() or vim.fn.getpid()
 
 -- The state table of buffer `buf` (created on first use). Fields are owned by the modules that
 -- use them: ghost (ghost.lua), fixes/suspects/ignore (correct.lua), last/req (init.lua).

@@ -16,7 +16,7 @@
 -- main loop (vim.schedule), at most once, and only for a request that request() said it sent.
 local M = {}
 
-local uv = vim.loop
+local uv = vim.uv or vim.loop -- vim.uv from Neovim 0.10 on
 
 local BACKOFF_MIN_MS = 250
 local BACKOFF_MAX_MS = 5000

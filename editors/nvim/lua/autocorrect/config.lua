@@ -195,7 +195,8 @@ function M.socket_path(opts)
   end
   local tmp = vim.env.TMPDIR
   if not tmp or tmp:sub(1, 1) ~= '/' or #tmp > 60 then tmp = '/tmp' end
-  local uid = vim.loop.getuid and vim.loop.getuid() or tonumber(vim.fn.system('id -u'))
+  local uv = vim.uv or vim.loop
+  local uid = uv.getuid and uv.getuid() or tonumber(vim.fn.system('id -u'))
   return string.format('%s/autocorrect-%d/autocorrect.sock', tmp, uid)
 end
 

@@ -5,6 +5,8 @@
 -- (require('health').report_ok ...) and of 0.9+ (vim.health.ok ...), whichever is there.
 local M = {}
 
+local uv = vim.uv or vim.loop
+
 local function api()
   local h = vim.health
   if h and (h.ok or h.report_ok) then
@@ -42,7 +44,7 @@ function M.check()
   h.start('autocorrect: daemon')
   local opts = config.options
   local path = client.path() or config.socket_path(opts)
-  local stat = vim.loop.fs_stat(path)
+  local stat = uv.fs_stat(path)
   if not stat then
     h.error('no socket at ' .. path, { 'start the daemon: autocorrectd', 'or set start_daemon = true',
       'or set socket = "PATH" to where your daemon listens' })
@@ -86,10 +88,10 @@ function M.check()
   end
   local times = {}
   for _ = 1, 5 do
-    local t0 = vim.loop.hrtime()
+    local t0 = uv.hrtime()
     local r = client.request_sync({ op = 'health' }, timeout)
     if not r then break end
-    times[#times + 1] = (vim.loop.hrtime() - t0) / 1e6
+    times[#times + 1] = (uv.hrtime() - t0) / 1e6
   end
   if #times == 0 then
     h.warn('no answer to "health" requests')

@@ -11,7 +11,7 @@
 local M = {}
 
 local api = vim.api
-local uv = vim.loop
+local uv = vim.uv or vim.loop -- vim.uv from Neovim 0.10 on
 local config = require('autocorrect.config')
 local client = require('autocorrect.client')
 local buffer = require('autocorrect.buffer')
