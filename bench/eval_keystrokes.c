@@ -10,11 +10,12 @@
  * keystrokes / characters. One cache serves a whole run, as a daemon's would.
  *
  *     build/bench/eval_keystrokes --model PATH [--tokenizer PATH] [--input FILE] [--limit N]
- *         [--max-chars N] [--beams N] [--max-tokens N] [--stop word|phrase|line] [--min-score X]
+ *         [--max-chars N] [--beams N] [--max-tokens N] [--stop word,phrase,line] [--min-score X]
  *         [--threads N] [--shown 3,5] [--int8]
- * Defaults: --input data/corpus/valid_prose.txt, all lines, lines cut at 300 characters (at a space),
- * the decoder's default settings (phrase stop, 4 tokens, min_score -2.5), 5 beams, 1 thread.
- * Prints one line per K and a JSON summary line. bench/eval_keystrokes.sh builds and runs it.
+ * Defaults: --input data/corpus/valid_prose.txt, its first 100 lines, each cut at 200 characters (at a
+ * space), the word and the phrase stop rules, 4 tokens, min_score -2.5 (the decoder's default), 5
+ * beams, 1 thread. Prints a line and a JSON line per (stop rule, K). bench/eval_keystrokes.sh builds
+ * and runs it.
  */
 #include "bench_complete_util.h"
 
@@ -53,8 +54,8 @@ static int suggest(void *ctx, const char *text, size_t len, int shown, const cha
 int main(int argc, char **argv)
 {
     const char *model = NULL, *tokenizer = NULL, *input = "data/corpus/valid_prose.txt";
-    const char *shown_list = "3,5";
-    int limit = 0, max_chars = 300, beams = 5, threads = 1, int8 = 0;
+    const char *shown_list = "3,5", *stop_list = "word,phrase";
+    int limit = 100, max_chars = 200, beams = 5, threads = 1, int8 = 0;
     ac_complete_params p = ac_complete_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -70,7 +71,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--max-chars")) max_chars = atoi(v);
         else if (!strcmp(a, "--beams")) beams = atoi(v);
         else if (!strcmp(a, "--max-tokens")) p.max_tokens = atoi(v);
-        else if (!strcmp(a, "--stop")) p.stop = ac_stop_from_name(v);
+        else if (!strcmp(a, "--stop")) stop_list = v;
         else if (!strcmp(a, "--min-score")) p.min_score = strtof(v, NULL);
         else if (!strcmp(a, "--threads")) threads = atoi(v);
         else if (!strcmp(a, "--shown")) shown_list = v;
@@ -79,8 +80,18 @@ int main(int argc, char **argv)
     }
     if (!model && bench_has_model("models/default"))
         model = "models/default";
-    if (!model || p.stop < 0 || beams < 1 || beams > AC_COMPLETE_MAX_BEAMS)
+    if (!model || beams < 1 || beams > AC_COMPLETE_MAX_BEAMS)
         goto usage;
+    int stops[AC__N_STOP], n_stops = 0;
+    for (const char *s = stop_list; *s && n_stops < AC__N_STOP;) {
+        const char *e = strchr(s, ',');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        char name[16];
+        snprintf(name, sizeof name, "%.*s", (int)(n < 15 ? n : 15), s);
+        if ((stops[n_stops++] = ac_stop_from_name(name)) < 0)
+            goto usage;
+        s += n + (e ? 1 : 0);
+    }
 
     char err[AC_ERR_SIZE];
     char *text;
@@ -108,10 +119,11 @@ int main(int argc, char **argv)
         s++;
     }
 
-    printf("eval_keystrokes: %s, model %s, tokenizer %s; stop %s, %d tokens, min_score %g, beams max(K, %d)\n",
-           input, lm.model_path, lm.tokenizer_path, ac_stop_name(p.stop), p.max_tokens, (double)p.min_score, beams);
-    for (int si = 0; si < n_shown; si++) {
-        int k = shown[si];
+    printf("eval_keystrokes: %s, model %s, tokenizer %s; %d tokens, min_score %g, beams max(K, %d)\n", input,
+           lm.model_path, lm.tokenizer_path, p.max_tokens, (double)p.min_score, beams);
+    for (int run = 0; run < n_stops * n_shown; run++) {
+        int k = shown[run % n_shown];
+        p.stop = stops[run / n_shown];
         suggester sg = {0};
         sg.c = lm.completer;
         sg.p = p;
@@ -152,14 +164,14 @@ int main(int argc, char **argv)
         }
         double secs = ac_now() - t0;
         double savings = st.chars ? 1.0 - (double)st.keystrokes / (double)st.chars : 0;
-        printf("  %d shown: %ld lines, %ld characters, %ld keystrokes: savings %.2f%%; %ld completions accepted "
+        printf("  stop %s, %d shown: %ld lines, %ld characters, %ld keystrokes: savings %.2f%%; %ld completions accepted "
                "(%.1f characters each); %ld requests, %.2f ms each; %.0f s\n",
-               k, lines, st.chars, st.keystrokes, 100 * savings, st.accepts,
+               ac_stop_name(p.stop), k, lines, st.chars, st.keystrokes, 100 * savings, st.accepts,
                st.accepts ? (double)st.accepted_chars / (double)st.accepts : 0.0, st.requests,
                st.requests ? sg.ms / (double)st.requests : 0.0, secs);
-        printf("  {\"shown\":%d,\"lines\":%ld,\"chars\":%ld,\"keystrokes\":%ld,\"savings\":%.4f,\"accepts\":%ld,"
+        printf("  {\"stop\":\"%s\",\"shown\":%d,\"lines\":%ld,\"chars\":%ld,\"keystrokes\":%ld,\"savings\":%.4f,\"accepts\":%ld,"
                "\"accepted_chars\":%ld,\"requests\":%ld,\"ms_per_request\":%.3f,\"partial\":%ld}\n",
-               k, lines, st.chars, st.keystrokes, savings, st.accepts, st.accepted_chars, st.requests,
+               ac_stop_name(p.stop), k, lines, st.chars, st.keystrokes, savings, st.accepts, st.accepted_chars, st.requests,
                st.requests ? sg.ms / (double)st.requests : 0.0, sg.partial);
         fflush(stdout);
         ac_complete_result_free(&sg.r);
@@ -170,7 +182,7 @@ int main(int argc, char **argv)
     return 0;
 usage:
     fprintf(stderr, "usage: eval_keystrokes --model PATH [--tokenizer PATH] [--input FILE] [--limit N] [--max-chars N]\n"
-                    "       [--beams N] [--max-tokens N] [--stop word|phrase|line] [--min-score X] [--threads N]\n"
+                    "       [--beams N] [--max-tokens N] [--stop word,phrase,line] [--min-score X] [--threads N]\n"
                     "       [--shown 3,5] [--int8]\n(--model may be left out once models/default holds a model)\n");
     return 2;
 }
