@@ -25,7 +25,9 @@
  * is a length-normalised log-probability, sum(log p) / n_tokens^length_penalty, where the log
  * p of the first tokens (those that must reproduce the typed characters, see "token healing"
  * below) is renormalised over the tokens consistent with those characters, so the score estimates
- * log P(completion | typed text). Completions are sorted best first, distinct as text, and none
+ * log P(completion | typed text). A completion that ends by its stop rule counts its end as one more
+ * token, whose probability is that of every token that would end it there (all the tokens that
+ * start a new word, say), not only the likeliest. Completions are sorted best first, distinct as text, and none
  * scores below min_score (the abstain threshold: a request may return no completion at all). A
  * completion is valid UTF-8 together with the typed text, and holds no control character but tab
  * and newline.
@@ -101,8 +103,10 @@ typedef struct ac_complete_params {
     float min_score;       /* the abstain threshold: completions scoring below it are dropped. Default
                             * -2.5 (a geometric mean of 8% per token); -INFINITY keeps everything */
     int deadline_ms;       /* time budget for the whole call (encoding, prefill, decoding) in ms; when
-                            * it runs out the best beams so far come back with partial = 1. 0 = none.
-                            * Default 0 */
+                            * it runs out the best beams so far come back with partial = 1 (none if it
+                            * ran out in the prefill, which still does at least 64 tokens per call and
+                            * keeps them cached, so that the next keystroke goes on from there). One
+                            * decode step may overrun it. 0 = none. Default 0 */
     const char *after;     /* text after the cursor (may be NULL): a completion that only repeats its
                             * beginning is dropped, and a completion's last words that the text after
                             * the cursor already starts with are cut. Default NULL */
