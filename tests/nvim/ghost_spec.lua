@@ -264,3 +264,14 @@ H.test('overlay position (forced) draws the ghost and the covered text', functio
   child:type('<Tab>')
   H.eq(child:line(1), 'The quick brown fox jumps over!', 'accepted mid-line')
 end)
+
+H.test('overlay position expands tabs in the covered text', function()
+  local child = start({ complete = { position = 'overlay' } })
+  child:lua([[vim.bo.tabstop = 8; vim.api.nvim_buf_set_lines(0, 0, -1, false, { 'fox\tend' })]])
+  child:type('0f\ti')
+  child:wait('require("autocorrect").ghost_text() == " jumps over"')
+  local vt = child:lua([[
+    return vim.api.nvim_buf_get_extmarks(0, require('autocorrect.ghost').ns, 0, -1, { details = true })[1][4].virt_text ]])
+  -- "fox jumps over" is 14 columns wide: the tab then reaches column 16
+  H.eq(vt[2][1], '  end', 'tab expanded from where the ghost ends')
+end)

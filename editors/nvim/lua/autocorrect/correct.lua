@@ -143,7 +143,8 @@ local function on_reply(buf, ctx, word_end, delim, reply)
       local r2, c2 = buffer.pos_of(ctx, e)
       if r1 and r1 == r2 and c2 - c1 == #orig and get_line(buf, r1):sub(c1 + 1, c2) == orig then
         local p = math.exp(tonumber(c.score) or -math.huge)
-        local current = buf == api.nvim_get_current_buf()
+        -- a word is replaced only in the buffer in front of you, never under the popup menu
+        local current = buf == api.nvim_get_current_buf() and vim.fn.pumvisible() == 0
         if e == word_end and p >= o.apply_probability and current then
           apply(buf, st, r1, c1, c2, orig, rep, delim)
         elseif p >= o.suspect_probability then

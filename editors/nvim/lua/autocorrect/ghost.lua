@@ -47,6 +47,18 @@ local function undraw(buf, g)
   end
 end
 
+-- `text` with its tabs expanded as they would show from screen column `vcol` on.
+local function expand_tabs(buf, text, vcol)
+  if not text:find('\t', 1, true) then return text end
+  local ts = vim.bo[buf].tabstop
+  return (text:gsub('()([^\t]*)\t', function(_, chunk)
+    vcol = vcol + vim.fn.strdisplaywidth(chunk)
+    local n = ts - vcol % ts
+    vcol = vcol + n
+    return chunk .. string.rep(' ', n)
+  end))
+end
+
 local function draw(buf, g)
   local text = g.items[g.index]
   local lines = vim.split(text, '\n', { plain = true })
@@ -55,7 +67,10 @@ local function draw(buf, g)
   if pos == 'overlay' then
     -- overlay covers the line from the cursor: draw the ghost, then the text it covers
     vt = { { lines[1], 'AutocorrectGhost' } }
-    if g.after ~= '' and #lines == 1 then vt[2] = { g.after, 'Normal' } end
+    if g.after ~= '' and #lines == 1 then
+      local vcol = vim.fn.strdisplaywidth(g.before_line .. lines[1])
+      vt[2] = { expand_tabs(buf, g.after, vcol), 'Normal' }
+    end
   else
     vt = { { lines[1], 'AutocorrectGhost' } }
   end
