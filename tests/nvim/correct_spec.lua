@@ -182,3 +182,34 @@ H.test('per-buffer switch and correct.enabled = false', function()
   H.sleep(200)
   H.eq(child2:line(1), 'teh ', 'correct.enabled = false')
 end)
+
+-- No treesitter parser is installed here: the treesitter path is checked with the highlighter
+-- and its captures stubbed (the 0.9+ get_captures_at_pos, then the 0.7 node walk).
+H.test('code = true: comments found by treesitter captures (stubbed)', function()
+  local child = start({ code = true }, 'c')
+  child:lua([[
+    local buf = vim.api.nvim_get_current_buf()
+    _G.__kind = 'comment'
+    vim.treesitter.highlighter.active[buf] = { tree = {} }
+    vim.treesitter.get_captures_at_pos = function() return { { capture = _G.__kind } } end]])
+  child:type('iint teh = 1; ')
+  child:wait('vim.api.nvim_get_current_line() == "int the = 1; "', 2000, 'corrected where the capture is a comment')
+  child:lua('_G.__kind = "variable"')
+  child:type('teh ')
+  H.sleep(200)
+  H.eq(child:line(1), 'int the = 1; teh ', 'left alone where the capture is code')
+  -- the older API: walk up from the node at the position
+  child:lua([[
+    vim.treesitter.get_captures_at_pos = nil
+    local buf = vim.api.nvim_get_current_buf()
+    local function node(t, parent) return { type = function() return t end, parent = function() return parent end } end
+    vim.treesitter.highlighter.active[buf].tree.named_node_for_range = function()
+      return node('identifier', node(_G.__kind, node('translation_unit')))
+    end]])
+  child:type('<CR>teh ')
+  H.sleep(200)
+  H.eq(child:line(2), 'teh ', 'code by the node walk')
+  child:lua('_G.__kind = "string_literal"')
+  child:type('teh ')
+  child:wait('vim.api.nvim_get_current_line() == "teh the "', 2000, 'string by the node walk')
+end)
