@@ -123,7 +123,6 @@ def parse(lines):
     attr = Attr()
     for line in lines:
         row = []
-        pos = 0
         for m in re.finditer(r"\x1b\[([0-9;:]*)m|\x1b\[[0-9;?]*[A-Za-z]|([^\x1b])", line):
             if m.group(2) is not None:
                 row.append((m.group(2), attr.copy()))
