@@ -9,10 +9,13 @@ plain standard ONNX (DequantizeLinear feeding Gemm/Gather), with no ORT-specific
 
     /usr/bin/python3 python/export_model.py --checkpoint PATH --out DIR
         [--opset 13..17] [--fp16] [--int8] [--past] [--tokenizer DIR] [--name model.onnx]
+        [--safetensors-fp16]
 
 PATH is our checkpoint file, an HF directory (config.json + model.safetensors or
 pytorch_model.bin) or a .safetensors file with config.json beside it. DIR receives
-model.onnx, config.json and the tokenizer files.
+model.onnx, config.json and the tokenizer files; with --safetensors-fp16 also the weights as
+model.safetensors in float16 (what python/adapt.py fine-tunes from: the C engine prefers
+model.onnx when both are there).
 
 What the rewrites do, in order (each one checked, any surprise is an error):
   1. names: torch is given a copy of the model whose every parameter holds distinct
@@ -44,6 +47,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import load_model  # noqa: E402
+from safetensors_io import safetensors_save  # noqa: E402
 
 OPSET_MIN, OPSET_MAX = 13, 17
 # Protobuf cannot serialise 2 GiB; above this many bytes of weights we write external data.
@@ -333,6 +337,8 @@ def main(argv=None):
     ap.add_argument("--past", action="store_true", help="add past_key_values inputs and present outputs")
     ap.add_argument("--tokenizer", help="directory with the tokenizer files (default: the checkpoint's directory)")
     ap.add_argument("--name", default="model.onnx", help="file name of the graph in --out")
+    ap.add_argument("--safetensors-fp16", action="store_true",
+                    help="also write the weights as float16 model.safetensors (for fine-tuning)")
     a = ap.parse_args(argv)
     try:
         model = load_model(a.checkpoint)
@@ -340,6 +346,9 @@ def main(argv=None):
         proto = export_onnx(model, opset=a.opset, fp16=a.fp16, int8=a.int8, past=a.past)
         save_onnx(proto, os.path.join(a.out, a.name))
         write_config(model, a.out)
+        if a.safetensors_fp16:
+            safetensors_save({k: v.half() for k, v in model.export_state_dict().items()},
+                             os.path.join(a.out, "model.safetensors"), metadata={"format": "pt"})
         tok_dir = a.tokenizer or (a.checkpoint if os.path.isdir(a.checkpoint) else os.path.dirname(a.checkpoint))
         copied = copy_tokenizer(tok_dir, a.out) if tok_dir else []
     except (OSError, ValueError) as e:
