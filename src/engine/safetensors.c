@@ -78,17 +78,15 @@ static int config_true(json_t *cfg, const char *key)
     return v && json_is_true(v);
 }
 
-/* Fills w->dims from a GPT-2 config.json (HF names, or our aliases n_vocab / n_ctx). */
-static int parse_config(const char *path, ac__gpt2_dims *d, int *tied, char *err)
+/* Fills d from the text of a GPT-2 config.json (HF names, or our aliases n_vocab / n_ctx); `path`
+ * names it in messages. */
+static int parse_config(const char *text, size_t len, const char *path, ac__gpt2_dims *d, int *tied, char *err)
 {
-    char *text = NULL;
-    size_t len = 0;
-    int rc = ac_file_read(path, AC__ST_MAX_CONFIG, &text, &len, err);
-    if (rc)
-        return rc;
+    int rc;
+    if (len > AC__ST_MAX_CONFIG)
+        return ac__errorf(err, AC_E_LIMIT, "%s: over %u bytes", path, AC__ST_MAX_CONFIG);
     json_error_t je;
     json_t *cfg = json_loadb(text, len, 0, &je);
-    free(text);
     if (!cfg)
         return ac__errorf(err, AC_E_FORMAT, "%s: bad JSON at line %d: %s", path, je.line, je.text);
     if (!json_is_object(cfg)) {
@@ -445,7 +443,8 @@ out:
     return rc;
 }
 
-int ac__safetensors_load_weights(const char *dir_or_file, ac__gpt2_weights *w, char *err)
+int ac__safetensors_load_memory(const char *config_json, size_t config_len, const void *data, size_t len,
+                                const char *cfg_name, const char *st_name, ac__gpt2_weights *w, char *err)
 {
     memset(w, 0, sizeof *w);
     {
@@ -453,6 +452,67 @@ int ac__safetensors_load_weights(const char *dir_or_file, ac__gpt2_weights *w, c
         if (*(const unsigned char *)&one != 1)
             return ac__errorf(err, AC_E_UNSUPPORTED, "safetensors loading needs a little-endian machine");
     }
+    if (!cfg_name)
+        cfg_name = "config.json";
+    if (!st_name)
+        st_name = "model.safetensors";
+    int tied = 1;
+    int rc = parse_config(config_json, config_len, cfg_name, &w->dims, &tied, err);
+    if (rc) {
+        memset(w, 0, sizeof *w);
+        return rc;
+    }
+    ac__gpt2_dims dims = w->dims;
+    if ((rc = ac__gpt2_dims_validate(&dims, err))) {
+        char why[AC_ERR_SIZE];
+        snprintf(why, sizeof why, "%s", err ? err : "");
+        memset(w, 0, sizeof *w);
+        return ac__errorf(err, rc, "%s: %s", cfg_name, why);
+    }
+    st_ctx c = {0};
+    c.file = st_name;
+    c.w = w;
+    if (build_wants(&c)) {
+        free(c.want);
+        rc = ac__errorf(err, AC_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    rc = load_file(&c, data, len, err);
+    free(c.want);
+    if (rc)
+        goto fail;
+    if (c.lm_head) {
+        size_t n = (size_t)dims.n_vocab * (size_t)dims.n_embd;
+        if (!memcmp(c.lm_head, w->wte, n * sizeof(float))) {
+            ac__gpt2_weights_release(w, c.lm_head);
+        } else if (tied) {
+            rc = ac__errorf(err, AC_E_FORMAT, "%s: lm_head.weight differs from wte.weight but the config "
+                            "says the head is tied", st_name);
+            goto fail;
+        } else {
+            w->lm_head = c.lm_head;
+        }
+    } else if (!tied) {
+        rc = ac__errorf(err, AC_E_FORMAT, "%s: tensor lm_head.weight is missing (tie_word_embeddings is false)",
+                        st_name);
+        goto fail;
+    }
+    int kinds = c.dtype_seen[ST_F32] + c.dtype_seen[ST_F16] + c.dtype_seen[ST_BF16];
+    snprintf(w->source, sizeof w->source, "safetensors %s, %d tensors%s",
+             kinds > 1 ? "mixed float types" : c.dtype_seen[ST_F16] ? "float16" : c.dtype_seen[ST_BF16] ? "bfloat16"
+                                                                     : "float32",
+             c.n_tensors, w->lm_head ? ", untied head" : "");
+    if ((rc = ac__gpt2_weights_validate(w, err)))
+        goto fail;
+    return AC_OK;
+fail:
+    ac__gpt2_weights_free(w);
+    return rc;
+}
+
+int ac__safetensors_load_weights(const char *dir_or_file, ac__gpt2_weights *w, char *err)
+{
+    memset(w, 0, sizeof *w);
     char st_path[4096], cfg_path[4096];
     if (is_dir(dir_or_file)) {
         snprintf(st_path, sizeof st_path, "%s/model.safetensors", dir_or_file);
@@ -474,60 +534,19 @@ int ac__safetensors_load_weights(const char *dir_or_file, ac__gpt2_weights *w, c
     }
     if (!file_exists(cfg_path))
         return ac__errorf(err, AC_E_IO, "%s: no config.json beside the weights", cfg_path);
-    int tied = 1;
-    int rc = parse_config(cfg_path, &w->dims, &tied, err);
+    char *cfg = NULL;
+    size_t cfg_len = 0;
+    int rc = ac_file_read(cfg_path, AC__ST_MAX_CONFIG, &cfg, &cfg_len, err);
     if (rc)
         return rc;
-    ac__gpt2_dims dims = w->dims;
-    if ((rc = ac__gpt2_dims_validate(&dims, err))) {
-        char why[AC_ERR_SIZE];
-        snprintf(why, sizeof why, "%s", err ? err : "");
-        memset(w, 0, sizeof *w);
-        return ac__errorf(err, rc, "%s: %s", cfg_path, why);
-    }
     const void *map = NULL;
     size_t len = 0;
-    if ((rc = ac_file_map(st_path, &map, &len, err)))
-        goto fail;
-    st_ctx c = {0};
-    c.file = st_path;
-    c.w = w;
-    if (build_wants(&c)) {
-        rc = ac__errorf(err, AC_E_NOMEM, "out of memory");
-        goto fail_map;
+    if ((rc = ac_file_map(st_path, &map, &len, err))) {
+        free(cfg);
+        return rc;
     }
-    rc = load_file(&c, map, len, err);
-    free(c.want);
-    if (rc)
-        goto fail_map;
-    if (c.lm_head) {
-        size_t n = (size_t)dims.n_vocab * (size_t)dims.n_embd;
-        if (!memcmp(c.lm_head, w->wte, n * sizeof(float))) {
-            ac__gpt2_weights_release(w, c.lm_head);
-        } else if (tied) {
-            rc = ac__errorf(err, AC_E_FORMAT, "%s: lm_head.weight differs from wte.weight but the config "
-                            "says the head is tied", st_path);
-            goto fail_map;
-        } else {
-            w->lm_head = c.lm_head;
-        }
-    } else if (!tied) {
-        rc = ac__errorf(err, AC_E_FORMAT, "%s: tensor lm_head.weight is missing (tie_word_embeddings is false)",
-                        st_path);
-        goto fail_map;
-    }
-    int kinds = c.dtype_seen[ST_F32] + c.dtype_seen[ST_F16] + c.dtype_seen[ST_BF16];
-    snprintf(w->source, sizeof w->source, "safetensors %s, %d tensors%s",
-             kinds > 1 ? "mixed float types" : c.dtype_seen[ST_F16] ? "float16" : c.dtype_seen[ST_BF16] ? "bfloat16"
-                                                                     : "float32",
-             c.n_tensors, w->lm_head ? ", untied head" : "");
+    rc = ac__safetensors_load_memory(cfg, cfg_len, map, len, cfg_path, st_path, w, err);
     ac_file_unmap(map, len);
-    if ((rc = ac__gpt2_weights_validate(w, err)))
-        goto fail;
-    return AC_OK;
-fail_map:
-    ac_file_unmap(map, len);
-fail:
-    ac__gpt2_weights_free(w);
+    free(cfg);
     return rc;
 }

@@ -65,5 +65,10 @@ int ac__gpt2_weights_validate(const ac__gpt2_weights *w, char *err);
 /* Loaders. Each returns AC_OK with *w filled, or an error status and message (w left zeroed). */
 int ac__onnx_load_weights(const char *path, ac__gpt2_weights *w, char *err);           /* onnx_load.c */
 int ac__safetensors_load_weights(const char *dir_or_file, ac__gpt2_weights *w, char *err); /* safetensors.c */
+/* The safetensors loader from memory (the entry point its fuzzer and tests can call): config.json's
+ * text [config_len] and model.safetensors' bytes [len]; cfg_name and st_name (may be NULL) name them
+ * in messages. Same contract as ac__safetensors_load_weights. */
+int ac__safetensors_load_memory(const char *config_json, size_t config_len, const void *data, size_t len,
+                                const char *cfg_name, const char *st_name, ac__gpt2_weights *w, char *err);
 
 #endif

@@ -469,6 +469,53 @@ static void random_bytes(void)
     write_file("model.safetensors", orig, orig_len);
 }
 
+/* The memory entry point (what a fuzzer calls): the same results as the file loader, and many
+ * damaged buffers that must each be refused or loaded, never crash. */
+static void memory_entry_point(void)
+{
+    unsigned char *cfg;
+    size_t cfg_len;
+    CHECK(read_all(TINY_DIR "/config.json", &cfg, &cfg_len) == 0);
+    char err[AC_ERR_SIZE];
+    ac__gpt2_weights a, b;
+    CHECKF(ac__safetensors_load_memory((const char *)cfg, cfg_len, orig, orig_len, NULL, NULL, &a, err) == AC_OK, "%s",
+           err);
+    CHECK(ac__safetensors_load_weights(TINY_DIR "/model.safetensors", &b, err) == AC_OK);
+    if (a.wte && b.wte)
+        CHECK(!memcmp(a.wte, b.wte, sizeof(float) * 297 * 32) && !memcmp(a.layers[1].fc_w, b.layers[1].fc_w,
+                                                                       sizeof(float) * 32 * 128));
+    ac__gpt2_weights_free(&a);
+    ac__gpt2_weights_free(&b);
+    CHECK(ac__safetensors_load_memory((const char *)cfg, cfg_len, orig, orig_len / 2, NULL, "half.safetensors", &a,
+                                      err) != AC_OK);
+    CHECK(strstr(err, "half.safetensors") != NULL && a.wte == NULL && a.layers == NULL);
+    CHECK(ac__safetensors_load_memory("{", 1, orig, orig_len, "cfg", NULL, &a, err) == AC_E_FORMAT);
+    CHECK(strstr(err, "cfg: bad JSON") != NULL);
+    CHECK(ac__safetensors_load_memory((const char *)cfg, cfg_len, NULL, 0, NULL, NULL, &a, err) == AC_E_FORMAT);
+    unsigned char *buf = malloc(orig_len);
+    unsigned seed = 7;
+    int loaded = 0;
+    for (int i = 0; i < 2000; i++) {
+        memcpy(buf, orig, orig_len);
+        int flips = 1 + i % 4;
+        for (int k = 0; k < flips; k++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t at = i % 2 ? 8 + (seed >> 8) % (orig_data_off - 8) : (seed >> 4) % orig_len;
+            buf[at] ^= (unsigned char)(1u << (seed >> 28 & 7));
+        }
+        size_t n = i % 5 == 4 ? (size_t)(seed >> 3) % orig_len : orig_len;
+        if (ac__safetensors_load_memory((const char *)cfg, cfg_len, buf, n, NULL, NULL, &a, err) == AC_OK) {
+            loaded++;
+            ac__gpt2_weights_free(&a);
+        } else {
+            CHECK(err[0] != 0 && a.wte == NULL);
+        }
+    }
+    CHECK(loaded > 0); /* flips in the data section leave a valid file */
+    free(buf);
+    free(cfg);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "%s/ac-test-st-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -492,6 +539,7 @@ int main(void)
     RUN(bad_headers);
     RUN(bad_configs);
     RUN(random_bytes);
+    RUN(memory_entry_point);
     json_decref(orig_hdr);
     free(orig);
     const char *names[] = {"model.safetensors", "config.json", "model.safetensors.index.json"};
