@@ -293,8 +293,7 @@ static int lm_open(lm *l, const char *dir, int threads, ac_correct_params *p)
 {
     char err[AC_ERR_SIZE];
     memset(l, 0, sizeof *l);
-    ac_model_params mp = ac_model_default_params();
-    mp.quantize = AC_QUANT_INT8;
+    ac_model_params mp = ac_model_default_params();  /* float32, as `autocorrect correct` */
     if (ac_model_load(dir, &mp, &l->model, err) || ac_bpe_load(dir, &l->bpe, err)) {
         fprintf(stderr, "eval_spelling: %s\n", err);
         return -1;

@@ -29,7 +29,8 @@
  * within max_distance edits (Damerau-Levenshtein, optimal string alignment, over code points) of a
  * dictionary word, found with a symmetric-delete index. Each option gets
  *     score = log P(typed | option) + weight * log P(option | context)
- * (with a context scorer, optionally plus lm_unigram_weight * log P(option) from the dictionary)
+ * (with a context scorer, optionally plus lm_unigram_weight * log P(option) from the dictionary;
+ * a word with no other word around it is ranked by the dictionary even when there is a scorer)
  * A word not in the dictionary is corrected when a candidate beats keeping it. A dictionary word is
  * a candidate for a real-word correction (their/there, form/from, than/then...) only with a context
  * scorer and only when the best alternative wins by real_word_margin. The reported score of an

@@ -157,6 +157,17 @@ static long find_without_accents(const ac_dict *d, const uint32_t *cp, int n)
     return ac__dict_find(d, out, m);
 }
 
+/* 1 when s[n] holds a letter or digit (ASCII) or any non-ASCII byte. */
+static int has_word_char(const char *s, size_t n)
+{
+    for (size_t i = 0; s && i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80 || ((c | 32) >= 'a' && (c | 32) <= 'z') || (c >= '0' && c <= '9'))
+            return 1;
+    }
+    return 0;
+}
+
 /* --- one word ---------------------------------------------------------------------------------- */
 
 typedef struct verdict {
@@ -181,7 +192,9 @@ static int rank_word(const ac_dict *d, const ac_correct_params *p, const char *l
     if (shape != AC__CASE_LOWER && shape != AC__CASE_TITLE)
         return 0;
     int title = shape == AC__CASE_TITLE;
-    int have_scorer = p->scorer.score != NULL;
+    /* the language model only when there is context: alone, a word's LM probability is that of a
+     * document's first word, a worse guess than the dictionary's frequency */
+    int have_scorer = p->scorer.score != NULL && (has_word_char(left, left_len) || has_word_char(right, right_len));
 
     /* a possessive of an unknown word: correct the stem, keep the suffix */
     int nstem = n;
