@@ -150,17 +150,36 @@ clean:
 
 -include $(shell find $(BUILD) build-asan -name '*.d' 2>/dev/null)
 
-# --- fuzzing: `make fuzz` (libFuzzer via clang) ------------------------------------------------
-# Builds $(BUILD)/fuzz/fuzz_<name> from each fuzz/fuzz_<name>.c, linked with the whole library
-# compiled by clang with ASan, UBSan and libFuzzer's coverage (in $(BUILD)/fuzz-lib). Run one as
-#   build/fuzz/fuzz_tokenizer -max_total_time=60 [CORPUS_DIR]
-FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
-.PHONY: fuzz
-fuzz:
+# --- fuzzing: `make fuzz`, `make fuzz-regress` (fuzz/README.md) ---------------------------------
+# Each fuzz/fuzz_<name>.c is a libFuzzer target for one parser of outside input. `make fuzz` builds
+# $(BUILD)/fuzz/fuzz_<name> with clang (ASan + UBSan + libFuzzer, the library compiled the same way in
+# $(BUILD)/fuzz-lib) and runs each for FUZZ_SECONDS from its seeds (fuzz/corpus/<name>/) and past
+# findings (fuzz/regressions/<name>/); new inputs go to $(BUILD)/fuzz-work/<name>, crashes to
+# $(BUILD)/fuzz-artifacts/<name>/ (make fails: copy the file into fuzz/regressions/<name>/).
+# FUZZ_TARGETS="onnx server" runs only those. `make fuzz-regress` replays the seeds and regressions
+# without libFuzzer, built with the normal compiler: $(BUILD)/tests/fuzz/test_fuzz_regress_<name>,
+# which `make test` (and `make asan`) runs too.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?= $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_BIN := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_REGRESS_BIN := $(patsubst fuzz/fuzz_%.c,$(BUILD)/tests/fuzz/test_fuzz_regress_%,$(wildcard fuzz/fuzz_*.c))
+.PHONY: fuzz fuzz-build fuzz-regress fuzz-lib
+fuzz-lib:
 	$(MAKE) BUILD=$(BUILD)/fuzz-lib CC=clang OPT="-O1 $(FUZZ_FLAGS)" $(BUILD)/fuzz-lib/libautocorrect.a
-	@mkdir -p $(BUILD)/fuzz
-	@status=0; for f in $(wildcard fuzz/fuzz_*.c); do \
-	  echo "clang $$f -> $(BUILD)/fuzz/$$(basename $$f .c)"; \
-	  clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD)/fuzz-lib/gen \
-	    -o $(BUILD)/fuzz/$$(basename $$f .c) $$f $(BUILD)/fuzz-lib/libautocorrect.a $(LDLIBS) || status=1; \
-	done; exit $$status
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz-lib
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE \
+	  -Iinclude -Isrc -Ifuzz -I$(BUILD)/fuzz-lib/gen -o $@ $< $(BUILD)/fuzz-lib/libautocorrect.a $(LDLIBS)
+fuzz-build: $(FUZZ_BIN)
+fuzz: fuzz-build
+	BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
+
+# the replay programs: the same entry points, no libFuzzer, discovered by tests/run.sh
+$(BUILD)/tests/fuzz/test_fuzz_regress_%: tests/fuzz/test_fuzz_regress.c fuzz/fuzz_%.c $(BUILD)/libautocorrect.a
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -Ifuzz -DFUZZ_TARGET='"$*"' $(LDFLAGS) -o $@ tests/fuzz/test_fuzz_regress.c \
+	  fuzz/fuzz_$*.c $(BUILD)/libautocorrect.a $(LDLIBS)
+test-build: $(FUZZ_REGRESS_BIN)
+fuzz-regress: all $(FUZZ_REGRESS_BIN)
+	BUILD=$(BUILD) tests/run.sh test_fuzz_regress_
