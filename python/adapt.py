@@ -631,8 +631,12 @@ def main(argv=None):
     exe = find_autocorrect(a.autocorrect)
     if not exe:
         raise SystemExit("adapt: cannot find the autocorrect program (build it with `make`, or pass --autocorrect)")
-    import numpy as np
-    import torch
+    try:
+        import numpy as np
+        import torch
+    except ImportError as e:
+        raise SystemExit("adapt: %s: fine-tuning needs NumPy and PyTorch for %s (Debian: apt install "
+                         "python3-torch; or set AUTOCORRECT_PYTHON)" % (e, sys.executable))
     torch.set_num_threads(threads)
     torch.set_flush_denormal(True)
     base, weights_from = load_base(a.model)

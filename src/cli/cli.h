@@ -30,6 +30,7 @@ int ac_cmd_correct(int argc, char **argv);
 int ac_cmd_learn(int argc, char **argv);
 int ac_cmd_topk(int argc, char **argv);
 int ac_cmd_info(int argc, char **argv);
+int ac_cmd_adapt(int argc, char **argv);
 
 /* `complete`, in three steps the daemon client shares (cmd_complete.c): parse the options (returns an
  * exit status to return at once, or -1 to go on; free with ac_cli_complete_opts_free), complete (in

@@ -19,6 +19,7 @@ static const ac_cli_command commands[] = {
     {"learn", ac_cmd_learn, "add words to your user dictionary (never corrected)"},
     {"topk", ac_cmd_topk, "the most likely next tokens after token ids, from the engine"},
     {"info", ac_cmd_info, "a model's hyperparameters and what was loaded"},
+    {"adapt", ac_cmd_adapt, "fine-tune the model on a folder of your own writing (python/adapt.py)"},
 };
 
 static void print_usage(FILE *f)

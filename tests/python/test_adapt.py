@@ -308,6 +308,23 @@ def split_holds_out():
     return ok, "%d/%d documents held out; single: %s" % (len(valid), len(docs), [v[:12] for v in v1])
 
 
+def cli_runs_the_script():
+    if not os.path.exists(AC):
+        return None, "no %s (make all)" % AC
+    r = subprocess.run([AC, "--help"], capture_output=True, text=True)
+    if "adapt" not in r.stdout:
+        return None, "this build of autocorrect has no adapt command (rebuild)"
+    with tempfile.TemporaryDirectory() as tmp:
+        make_folder(tmp, n_notes=3)
+        env = dict(os.environ, AUTOCORRECT_PYTHON=sys.executable, HOME=tmp)
+        r = subprocess.run([AC, "adapt", tmp, "--dry-run", "--max-file-mb", "1"], capture_output=True, text=True,
+                           env=env, timeout=60)
+        bad = subprocess.run([AC, "adapt", os.path.join(tmp, "nope")], capture_output=True, text=True, env=env,
+                             timeout=60)
+    ok = r.returncode == 0 and "notes: 5 files" in r.stdout and bad.returncode != 0 and "not a folder" in bad.stderr
+    return ok, "exit %d: %s / %s" % (r.returncode, r.stdout[-300:], bad.stderr[-200:])
+
+
 def main():
     check("gather: notes, mbox messages; headers, quotes, signatures, code, binaries, big and hidden files out",
           gathers_the_folder)
@@ -317,6 +334,7 @@ def main():
     check("config: model_path replaced in place, comments and other keys kept, backup made", config_edit_keeps_the_rest)
     check("config: model_path added when only commented out", config_edit_adds_the_key)
     check("model: int8 ONNX weights dequantized when there is no safetensors file", onnx_weights_fallback)
+    check("cli: `autocorrect adapt --dry-run FOLDER` runs the script", cli_runs_the_script)
     check("adapt: whole run on the tiny model (held-out loss falls, export loads in C, config set, re-adapt)",
           whole_run)
     return 1 if failures else 0
