@@ -99,6 +99,13 @@ int ac_config_resolve_paths(ac_config *cfg, char *err);
  * AC_OK, AC_E_LIMIT when the path is too long for a UNIX socket, AC_E_IO with a message otherwise. */
 int ac_socket_path_resolve(const ac_config *cfg, char *out, size_t n, int create_dir, char *err);
 
+/* Where the part of text[0..len) that the daemon gives the model starts (a byte offset; 0 when the
+ * whole text fits): about cfg->context_window tokens of its tail (4 bytes a token, a generous
+ * guess), cut in steps of half that so that consecutive keystrokes keep the same cut (and a
+ * session's cache its prefix), moved forward to the next space or newline so that no word is cut
+ * in two. The `autocorrect` client applies it in process too, so both give the same answers. */
+size_t ac_config_context_start(const ac_config *cfg, const char *text, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

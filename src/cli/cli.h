@@ -34,11 +34,14 @@ int ac_cmd_adapt(int argc, char **argv);
 
 /* `complete`, in three steps the daemon client shares (cmd_complete.c): parse the options (returns an
  * exit status to return at once, or -1 to go on; free with ac_cli_complete_opts_free), complete (in
- * process: loads the model for one request), print one completion per line or the JSON reply. */
+ * process: loads the model for one request; or from the daemon's reply), print one completion per
+ * line or the JSON object, the same whichever answered. */
 #include "autocorrect/decoder.h"
+struct ac_cli_route;
 typedef struct ac_cli_complete_opts {
     const char *model, *tokenizer; /* NULL: the defaults */
-    int json, threads;
+    const struct ac_cli_route *route; /* the configuration and the model lookup (route.h); NULL: the user's */
+    int json, threads, int8;
     ac_complete_params params;
     char *text;                    /* the text before the cursor (owned) */
     size_t text_len;

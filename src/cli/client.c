@@ -43,6 +43,11 @@ int ac_client_take_options(int argc, char **argv, const char **socket_path, int 
 
 int ac_client_socket_path(const char *explicit_path, char *out, size_t n, char *err)
 {
+    return ac_client_socket_path_cfg(explicit_path, NULL, out, n, err);
+}
+
+int ac_client_socket_path_cfg(const char *explicit_path, const ac_config *given_cfg, char *out, size_t n, char *err)
+{
     const char *env = getenv("AUTOCORRECT_SOCKET");
     const char *given = explicit_path ? explicit_path : (env && env[0] ? env : NULL);
     if (given) {
@@ -51,6 +56,8 @@ int ac_client_socket_path(const char *explicit_path, char *out, size_t n, char *
         snprintf(out, n, "%s", given);
         return AC_OK;
     }
+    if (given_cfg)
+        return ac_socket_path_resolve(given_cfg, out, n, 0, err);
     ac_config cfg;
     char cfg_err[AC_ERR_SIZE];
     if (ac_config_load(NULL, &cfg, NULL, NULL, cfg_err) != AC_OK)
@@ -156,9 +163,14 @@ done:
 
 int ac_client_call(const char *explicit_path, json_t *request, json_t **reply, char *err)
 {
+    return ac_client_call_cfg(explicit_path, NULL, request, reply, err);
+}
+
+int ac_client_call_cfg(const char *explicit_path, const ac_config *cfg, json_t *request, json_t **reply, char *err)
+{
     *reply = NULL;
     char path[AC_SOCKET_PATH_MAX];
-    int rc = ac_client_socket_path(explicit_path, path, sizeof path, err);
+    int rc = ac_client_socket_path_cfg(explicit_path, cfg, path, sizeof path, err);
     if (rc != AC_OK)
         return explicit_path ? rc : AC_CLIENT_UNAVAILABLE;
     const char *t = getenv("AUTOCORRECT_TIMEOUT_MS");

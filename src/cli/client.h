@@ -23,6 +23,7 @@
 #define AC_CLI_CLIENT_H
 
 #include "autocorrect/common.h"
+#include "autocorrect/server.h"
 
 #include <jansson.h>
 
@@ -40,6 +41,10 @@ int ac_client_take_options(int argc, char **argv, const char **socket_path, int 
  * /tmp/autocorrect-$UID/autocorrect.sock). Writes it to out[n]. AC_OK or an error with a message. */
 int ac_client_socket_path(const char *explicit_path, char *out, size_t n, char *err);
 
+/* The same with the configuration already read (`cfg`, e.g. from `--config FILE`; NULL: read the
+ * user's, as above). */
+int ac_client_socket_path_cfg(const char *explicit_path, const ac_config *cfg, char *out, size_t n, char *err);
+
 /* Sends `request` (a JSON object; an "id" is added when it has none) to the daemon and waits up to
  * timeout_ms for the reply with the same id (other lines are skipped). Returns AC_OK with *reply (a
  * new reference: the whole reply object, which may hold "error" or "cancelled"); AC_CLIENT_UNAVAILABLE
@@ -55,6 +60,10 @@ int ac_client_request(const char *socket_path, json_t *request, int timeout_ms, 
  * is returned as AC_E_ARG with the daemon's message in err ("daemon: bad_request: ...") and *reply
  * still set. */
 int ac_client_call(const char *explicit_path, json_t *request, json_t **reply, char *err);
+
+/* ac_client_call with the configuration already read (`cfg`: where socket_path comes from; NULL: the
+ * user's config.toml, as above). */
+int ac_client_call_cfg(const char *explicit_path, const ac_config *cfg, json_t *request, json_t **reply, char *err);
 
 /* Appends text[0..len) to out with the replies' corrections applied: `corrections` is the
  * "corrections" array of a correct reply for this text (byte offsets, in order, not overlapping).

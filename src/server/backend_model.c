@@ -268,6 +268,10 @@ static void model_info(void *state, json_t *obj)
     json_object_set_new(obj, "n_layer", json_integer(d.n_layer));
     json_object_set_new(obj, "quantization", json_string(ac_model_quantize(m->model) == AC_QUANT_INT8 ? "int8" : "f32"));
     json_object_set_new(obj, "weight_bytes", json_integer((json_int_t)ac_model_weight_bytes(m->model)));
+    json_object_set_new(obj, "source", json_string(ac_model_source(m->model)));
+    json_object_set_new(obj, "gelu", json_string(d.gelu == AC_GELU_ERF ? "erf" : "tanh"));
+    json_object_set_new(obj, "ln_eps", json_real((double)d.ln_eps));
+    json_object_set_new(obj, "kernels", json_string(ac_model_kernels(m->model)));
     json_object_set_new(obj, "threads", json_integer(m->threads));
     json_object_set_new(obj, "dictionary", m->dict ? json_string(m->cfg.dictionary_path) : json_null());
     json_object_set_new(obj, "dictionary_words", json_integer(m->dict ? (json_int_t)ac_dict_size(m->dict) : 0));
@@ -279,20 +283,11 @@ static void model_info(void *state, json_t *obj)
 
 /* --- requests ----------------------------------------------------------------------------------- */
 
-/* Keeps the tail of a long text for the model: about context_window tokens (4 bytes each, a
- * generous guess), cut in steps of half that so consecutive keystrokes keep the same cut and the
- * session cache keeps its prefix, and moved forward to the next space so no word is cut in two.
- * Returns the offset where the kept text starts. */
+/* The tail of a long text the model sees: see ac_config_context_start (server.h), which the CLI
+ * also uses in process so that both give the same answers. */
 static size_t context_start(const model_state *m, const char *text, size_t len)
 {
-    size_t keep = (size_t)m->cfg.context_window * 4, step = keep / 2;
-    if (len <= keep || step == 0)
-        return 0;
-    size_t k = (len - keep + step - 1) / step;
-    size_t at = k * step;
-    while (at < len && text[at] != ' ' && text[at] != '\n')
-        at++;
-    return at < len ? at : k * step;
+    return ac_config_context_start(&m->cfg, text, len);
 }
 
 static int model_complete(void *state, const ac_request *req, const atomic_int *cancel, ac_reply *rep, char *err)

@@ -390,6 +390,18 @@ int ac_config_load(const char *path, ac_config *cfg, ac_config_warn_fn warn, voi
     return ac_config_resolve_paths(cfg, err);
 }
 
+size_t ac_config_context_start(const ac_config *cfg, const char *text, size_t len)
+{
+    size_t keep = cfg->context_window > 0 ? (size_t)cfg->context_window * 4 : 0, step = keep / 2;
+    if (len <= keep || step == 0)
+        return 0;
+    size_t k = (len - keep + step - 1) / step;
+    size_t at = k * step;
+    while (at < len && text[at] != ' ' && text[at] != '\n')
+        at++;
+    return at < len ? at : k * step;
+}
+
 /* Checks that dir is a real directory of ours with no group or other access. */
 static int check_private_dir(const char *dir, char *err)
 {

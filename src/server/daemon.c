@@ -30,7 +30,8 @@ static void usage(FILE *f)
             "options:\n"
             "  -c, --config FILE   read FILE instead of $XDG_CONFIG_HOME/autocorrect/config.toml\n"
             "  -s, --socket PATH   listen on PATH (overrides socket_path)\n"
-            "  -m, --model DIR     load the model in DIR (overrides model_path)\n"
+            "  -m, --model DIR     load the model in DIR (overrides model_path; default\n"
+            "                      $AUTOCORRECT_MODEL when set)\n"
             "      --check-config  check the configuration, print the effective settings, exit\n"
             "  -v, --verbose       log each request's op and timings (never its text)\n"
             "  -V, --version       print the version and exit\n"
@@ -114,6 +115,11 @@ int ac__daemon_main(int argc, char **argv, const ac_backend_ops *ops)
         usage(stderr);
         return 2;
     }
+
+    /* the model: --model, else $AUTOCORRECT_MODEL, else the config's (as the `autocorrect` client looks) */
+    const char *model_env = getenv("AUTOCORRECT_MODEL");
+    if (!model_arg && model_env && model_env[0])
+        model_arg = model_env;
 
     ac_config cfg;
     char err[AC_ERR_SIZE];
