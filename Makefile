@@ -183,3 +183,9 @@ $(BUILD)/tests/fuzz/test_fuzz_regress_%: tests/fuzz/test_fuzz_regress.c fuzz/fuz
 test-build: $(FUZZ_REGRESS_BIN)
 fuzz-regress: all $(FUZZ_REGRESS_BIN)
 	BUILD=$(BUILD) tests/run.sh test_fuzz_regress_
+
+# --- the load client (tests/load/, run by tests/sh/test_load.sh and bench/bench_load.sh) -------------
+$(BUILD)/tests/load/load_client: tests/load/load_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< -ljansson -lpthread
+test-build: $(BUILD)/tests/load/load_client

@@ -399,7 +399,8 @@ void ac__reply_apply_stops(const ac_request *req, ac_reply *rep, bool *stopped)
 
 json_t *ac__json_text(const char *s, size_t n)
 {
-    json_t *j = json_stringn(s ? s : "", s ? n : 0);
+    /* jansson takes a NUL byte (it writes "\u0000", which jansson readers refuse by default): repair it too */
+    json_t *j = s && memchr(s, 0, n) ? NULL : json_stringn(s ? s : "", s ? n : 0);
     if (j)
         return j;
     /* invalid UTF-8 (a token cut inside a character) or a NUL: repair a copy */
