@@ -6,4 +6,5 @@
 set -u
 cd "$(dirname "$0")/.."
 export AC_TEST_BUILD=${BUILD:-build}
+make -s BUILD="$AC_TEST_BUILD" "$AC_TEST_BUILD/tests/load/load_client" || exit 1
 LOAD_SECONDS=${LOAD_SECONDS:-60} bash tests/sh/test_load.sh
