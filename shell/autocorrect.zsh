@@ -55,6 +55,7 @@ typeset -gi _autocorrect_seen_cursor=-1
 typeset -gi _autocorrect_correct_id=-1  # the correction request waiting for its reply
 typeset -g  _autocorrect_correct_reply=''
 typeset -g  _autocorrect_last_error=''  # the last error reply (for debugging: not shown)
+typeset -g  _autocorrect_last_reply=''  # the last reply used (for debugging: not shown)
 typeset -gA _autocorrect_fallback       # "KEYMAP:KEYS" -> the widget the key had before us
 typeset -g  _autocorrect_socket_default=''
 
@@ -352,7 +353,8 @@ _autocorrect_pick() {
   [[ -n $h ]] || return
   local cont=${h#$line} c
   for c in "$@"; do
-    if [[ -n $c && ( $cont == ${(b)c}* || $c == ${(b)cont}* ) ]]; then
+    # (a parameter in a [[ ]] pattern matches literally)
+    if [[ -n $c && ( $cont == $c* || $c == $cont* ) ]]; then
       REPLY=$c
       return
     fi
@@ -377,6 +379,7 @@ _autocorrect_handle_line() {
     return
   fi
   [[ $BUFFER == $_autocorrect_req_line ]] && (( CURSOR == $#BUFFER )) || return
+  _autocorrect_last_reply=$line
   _autocorrect_json_completions "$line" || return
   (( $#reply )) || { _autocorrect_forget; return }
   _autocorrect_pick "$BUFFER" "${reply[@]}"

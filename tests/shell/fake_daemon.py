@@ -9,8 +9,11 @@ build/bin/autocorrectd; this double only covers what the real daemon cannot make
 (a slow reply that must be dropped as stale).
 
 Answers:
-  complete  the rest of the first PHRASES entry that starts with the last line of `before` (n of them
-            with "n"); nothing when none does. `before` containing "slow" is answered after SLOW_S.
+  complete  the rest of each PHRASES entry that starts with the last line of `before` (at most "n" of
+            them); nothing when none does. `before` containing "slow" is answered after SLOW_S.
+            A request superseded by a newer one of its session is answered {"cancelled":true},
+            unless FAKE_NO_SUPERSEDE is set in the environment (then every reply comes, so the
+            client alone must drop the stale ones).
   correct   the words of TYPOS found in `before`, with byte offsets.
 Usage: fake_daemon.py SOCKET [LOGFILE]   (LOGFILE gets one line per request: the raw JSON)
 """
@@ -26,7 +29,7 @@ PHRASES = [
     "git stash list",
     "echo hello world",
     "the quick brown fox jumps over the lazy dog",
-    "slow request answered late",
+    "echo slow reply",
 ]
 TYPOS = {"brwn": "brown", "teh": "the", "qick": "quick"}
 SLOW_S = 0.6
@@ -81,7 +84,7 @@ def serve_json(conn, first, logf):
         before = req.get("before", "")
         if "slow" in before:
             time.sleep(SLOW_S)
-        if sess and latest.get(sess) != rid:
+        if sess and latest.get(sess) != rid and not os.environ.get("FAKE_NO_SUPERSEDE"):
             send({"id": rid, "cancelled": True, "reason": "superseded"})
             return
         op = req.get("op")
