@@ -16,8 +16,8 @@ packages=(
   python3-pil fonts-dejavu-core
   # spelling: SCOWL word lists for the dictionary, codespell's misspellings for bench/eval_spelling.sh
   scowl codespell
-  # fuzzing and sanitizers
-  clang libclang-rt-14-dev
+  # fuzzing, sanitizers and valgrind (make fuzz, make asan, tests/sh/test_valgrind_daemon.sh)
+  clang libclang-rt-14-dev valgrind
 )
 
 missing=()
