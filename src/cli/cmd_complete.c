@@ -282,7 +282,8 @@ int ac_cli_complete_print(FILE *f, const ac_cli_complete_opts *o, const ac_compl
     for (int i = 0; i < r->n; i++) {
         json_t *c = json_object();
         json_object_set_new(c, "text", json_bytes(r->items[i].text, r->items[i].len));
-        json_object_set_new(c, "score", json_real(round(r->items[i].score * 1e4) / 1e4));
+        /* through 6 significant digits first, as the daemon's reply carries a score */
+        json_object_set_new(c, "score", json_real(round(ac_cli_sig6(r->items[i].score) * 1e4) / 1e4));
         json_array_append_new(list, c);
     }
     json_object_set_new(root, "completions", list);

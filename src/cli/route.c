@@ -9,6 +9,7 @@
 #include "server/protocol.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,28 @@ int ac_cli_route_call(const ac_cli_route *r, json_t *request, json_t **reply, in
     return rc;
 }
 
+int ac_cli_route_daemon_model(const ac_cli_route *r, char *out, size_t n, int *quantize)
+{
+    json_t *req = json_pack("{s:s}", "op", "info"), *reply = NULL;
+    int rc = req ? ac_cli_route_call(r, req, &reply, NULL) : AC_E_NOMEM;
+    json_decref(req);
+    if (rc != AC_OK)
+        return rc;
+    json_t *model = json_object_get(reply, "model");
+    const char *path = json_string_value(json_object_get(model, "path"));
+    const char *q = json_string_value(json_object_get(model, "quantization"));
+    if (!path || strlen(path) >= n) {
+        fprintf(stderr, "autocorrect %s: the daemon did not say which model it runs\n", r->cmd);
+        json_decref(reply);
+        return AC_E_FORMAT;
+    }
+    snprintf(out, n, "%s", path);
+    if (quantize)
+        *quantize = q && !strcmp(q, "int8") ? AC_QUANT_INT8 : AC_QUANT_F32;
+    json_decref(reply);
+    return AC_OK;
+}
+
 int ac_cli_route_model(const ac_cli_route *r, const char *model_arg, char *out, size_t n, char *err)
 {
     const char *env = getenv("AUTOCORRECT_MODEL");
@@ -180,6 +203,15 @@ int ac_cli_route_quantize(const ac_cli_route *r, const char *model_arg, int int8
     if (model_arg)
         return AC_QUANT_F32;
     return r->cfg.quantization ? AC_QUANT_INT8 : AC_QUANT_F32;
+}
+
+double ac_cli_sig6(double x)
+{
+    if (!isfinite(x))
+        return x;
+    char b[40];
+    snprintf(b, sizeof b, "%.6g", x); /* what jansson writes for JSON_REAL_PRECISION(6) */
+    return strtod(b, NULL);
 }
 
 int ac_cli_is_utf8(const char *s, size_t n)

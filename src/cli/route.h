@@ -61,6 +61,12 @@ int ac_cli_route_ask(const ac_cli_route *r, const char *in_process_option);
  * its error code) when `keep_error_reply` is not NULL, with *keep_error_reply = 1. */
 int ac_cli_route_call(const ac_cli_route *r, json_t *request, json_t **reply, int *keep_error_reply);
 
+/* The model directory the running daemon loaded (its `info` reply's model.path), for work that
+ * cannot travel as JSON but must use the daemon's model (bytes that are not UTF-8). Writes it to
+ * out[n] and, when `quantize` is not NULL, its weights (an enum ac_quant) to *quantize. Returns AC_OK,
+ * AC_CLIENT_UNAVAILABLE (no daemon; nothing printed), or another status after printing a message. */
+int ac_cli_route_daemon_model(const ac_cli_route *r, char *out, size_t n, int *quantize);
+
 /* The model a command runs in process: `model_arg` (its --model) when not NULL, else
  * $AUTOCORRECT_MODEL when set and not empty, else the configuration's model_path (config.toml's,
  * relative to the config file, else the shipped default: PREFIX/share/autocorrect/models/default next
@@ -87,6 +93,10 @@ int ac_cli_route_quantize(const ac_cli_route *r, const char *model_arg, int int8
 /* A JSON string of bytes that may not be valid UTF-8: invalid bytes become U+FFFD (as the daemon
  * sends them). A new reference; NULL only when out of memory. */
 json_t *ac_cli_json_text(const char *s, size_t n);
+
+/* x as the daemon's replies carry it: 6 significant digits (protocol.c writes JSON_REAL_PRECISION(6)).
+ * The in-process path rounds its numbers through this before printing, so that both print the same. */
+double ac_cli_sig6(double x);
 
 /* 1 when s[0..n) is valid UTF-8 that a JSON request can carry, else 0. */
 int ac_cli_is_utf8(const char *s, size_t n);
