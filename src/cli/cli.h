@@ -65,5 +65,8 @@ void ac_cli_correct_opts_init(ac_cli_correct_opts *o);
 int ac_cli_correct_parse(int argc, char **argv, ac_cli_correct_opts *o);
 int ac_cli_correct_print(FILE *f, const ac_cli_correct_opts *o, const char *line, size_t len,
                          const ac_correction *c, int n, int status);
+/* The whole filter through the running daemon (correct_daemon.c): -1 when no daemon answers
+ * (nothing read or printed: run in process), else the exit status. */
+int ac_cli_correct_via_daemon(const struct ac_cli_route *r, const ac_cli_correct_opts *o);
 
 #endif

@@ -1,9 +1,11 @@
 /* cmd_correct.c: `autocorrect correct`, the spelling filter: every input line comes back corrected,
- * as text or as one JSON object per line. In process: it loads the dictionary (and, with --model,
- * the language model) itself; the daemon client can share the option parsing and the printing
- * (ac_cli_correct_parse, ac_cli_correct_print). Not the corrector (src/corrector/, correct_lm.c).
+ * as text or as one JSON object per line. The running daemon answers when there is one and nothing
+ * asks for work in process (correct_daemon.c, sharing ac_cli_correct_parse and ac_cli_correct_print);
+ * in process it loads the dictionary (and, with --model, the language model) itself. Not the
+ * corrector (src/corrector/, correct_lm.c).
  */
 #include "cli/cli.h"
+#include "cli/route.h"
 
 #include "autocorrect/corrector.h"
 #include "autocorrect/engine.h"
@@ -19,7 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DEFAULT_MODEL "models/default"
 #define MAX_CORRECTIONS 256  /* per line */
 
 static void usage(FILE *f)
@@ -32,7 +33,10 @@ static void usage(FILE *f)
             "ALL-CAPS words and the words of your user dictionary (see `autocorrect learn`) are left alone.\n"
             "A line that is not valid UTF-8 comes back unchanged.\n"
             "\n"
-            "Without --model the dictionary alone ranks the corrections (word frequencies times an\n"
+            "When autocorrectd runs, it corrects each line with its dictionary and language model, unless\n"
+            "an option below asks for work in process (--model, --dictionary, --user-dictionary,\n"
+            "--no-user-dictionary, --int8, --candidates other than 5) or --no-daemon is given.\n"
+            "Without --model the dictionary alone ranks the corrections in process (word frequencies times an\n"
             "error model): misspelled non-words are fixed, real-word errors (form/from) are not. With\n"
             "--model the language model ranks them in context and may fix a real-word error when the\n"
             "context makes it clear.\n"
@@ -45,14 +49,19 @@ static void usage(FILE *f)
             "\n"
             "  --model PATH            a model directory (model.onnx or config.json + model.safetensors,\n"
             "                          with the tokenizer files): rank with the language model\n"
-            "  --dictionary PATH       the dictionary (default: dictionary.tsv in the --model directory,\n"
-            "                          else in $AUTOCORRECT_MODEL, else " DEFAULT_MODEL "/dictionary.tsv)\n"
-            "  --user-dictionary PATH  the user's words (default $XDG_DATA_HOME/autocorrect/\n"
-            "                          user-dictionary.txt, XDG_DATA_HOME defaulting to ~/.local/share)\n"
+            "  --dictionary PATH       the dictionary (default: dictionary.tsv in the model's directory:\n"
+            "                          --model, $AUTOCORRECT_MODEL or config.toml's model_path; else\n"
+            "                          config.toml's dictionary_path, else the shipped one)\n"
+            "  --user-dictionary PATH  the user's words (default: config.toml's user_dictionary_path, else\n"
+            "                          $XDG_DATA_HOME/autocorrect/user-dictionary.txt, XDG_DATA_HOME\n"
+            "                          defaulting to ~/.local/share)\n"
             "  --no-user-dictionary    do not read it\n"
             "  --candidates N          candidates listed per correction in --json (default 5, at most %d)\n"
             "  --threads N             threads for the model (default 2)\n"
-            "  --int8                  run the model with int8 weights (faster, a little less exact)\n",
+            "  --int8                  run the model with int8 weights (faster, a little less exact)\n"
+            "  --socket PATH           ask the daemon at PATH (an error if none answers)\n"
+            "  --no-daemon             run in process even when a daemon runs\n"
+            "  --config FILE           the config.toml to read (default $XDG_CONFIG_HOME/autocorrect/)\n",
             AC_CORRECT_MAX_CANDIDATES);
 }
 
@@ -151,7 +160,8 @@ static json_t *json_text(const char *s, size_t n)
     return j;
 }
 
-static double round4(double x) { return round(x * 1e4) / 1e4; }
+/* through 6 significant digits first, as the daemon's reply carries a score, so both print the same */
+static double round4(double x) { return round(ac_cli_sig6(x) * 1e4) / 1e4; }
 
 int ac_cli_correct_print(FILE *f, const ac_cli_correct_opts *o, const char *line, size_t len,
                          const ac_correction *c, int n, int status)
@@ -201,38 +211,43 @@ static int exists(const char *p)
     return stat(p, &st) == 0;
 }
 
-/* The dictionary path: --dictionary, else dictionary.tsv next to the model, else the default. */
-static const char *dictionary_path(const ac_cli_correct_opts *o, char *buf, size_t n)
+/* The dictionary path: --dictionary, else dictionary.tsv next to the model (the one lookup of
+ * route.h: --model, $AUTOCORRECT_MODEL, config.toml), else config.toml's dictionary_path or the
+ * shipped one (as the daemon finds it). */
+static const char *dictionary_path(const ac_cli_route *r, const ac_cli_correct_opts *o, char *buf, size_t n)
 {
     if (o->dictionary)
         return o->dictionary;
-    const char *dirs[] = {o->model, getenv("AUTOCORRECT_MODEL"), DEFAULT_MODEL};
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        if (!dirs[i] || !dirs[i][0])
-            continue;
-        struct stat st;
-        if (stat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode))
-            snprintf(buf, n, "%s/dictionary.tsv", dirs[i]);
-        else {
-            char tmp[PATH_MAX];
-            snprintf(tmp, sizeof tmp, "%s", dirs[i]);
-            snprintf(buf, n, "%s/dictionary.tsv", dirname(tmp));
-        }
-        if (exists(buf))
+    char model[AC_CONFIG_PATH_MAX], dir[AC_CONFIG_PATH_MAX], e[AC_ERR_SIZE];
+    if (ac_cli_route_model(r, o->model, model, sizeof model, e) == AC_OK) {
+        ac_cli_route_tokenizer_dir(model, dir, sizeof dir);
+        if (snprintf(buf, n, "%s/dictionary.tsv", dir) < (int)n && exists(buf))
             return buf;
     }
-    return NULL;
+    return r->cfg.dictionary_path[0] && exists(r->cfg.dictionary_path) ? r->cfg.dictionary_path : NULL;
 }
 
 /* The whole command, in process. */
 int ac_cmd_correct(int argc, char **argv)
 {
+    ac_cli_route route;
+    argc = ac_cli_route_init(&route, "correct", argc, argv);
+    if (argc < 0)
+        return AC_EXIT_USAGE;
     ac_cli_correct_opts o;
     int rc = ac_cli_correct_parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
+    int ask = ac_cli_route_ask(&route, o.model ? "--model" : o.dictionary ? "--dictionary"
+                                       : o.user_dictionary ? "--user-dictionary"
+                                       : o.no_user_dictionary ? "--no-user-dictionary" : o.int8 ? "--int8"
+                                       : o.candidates != 5 ? "--candidates" : NULL);
+    if (ask < 0)
+        return AC_EXIT_USAGE;
+    if (ask && (rc = ac_cli_correct_via_daemon(&route, &o)) >= 0)
+        return rc;
     char err[AC_ERR_SIZE], dpath[PATH_MAX];
-    const char *path = dictionary_path(&o, dpath, sizeof dpath);
+    const char *path = dictionary_path(&route, &o, dpath, sizeof dpath);
     if (!path) {
         fprintf(stderr, "autocorrect correct: no dictionary: pass --dictionary PATH (build the default "
                         "one with `make dictionary`)\n");
@@ -243,7 +258,9 @@ int ac_cmd_correct(int argc, char **argv)
         fprintf(stderr, "autocorrect correct: %s\n", err);
         return AC_EXIT_FAIL;
     }
-    if (!o.no_user_dictionary && ac_dict_user_load(dict, o.user_dictionary, err))
+    const char *user = o.user_dictionary ? o.user_dictionary
+                       : route.cfg.user_dictionary_path[0] ? route.cfg.user_dictionary_path : NULL;
+    if (!o.no_user_dictionary && ac_dict_user_load(dict, user, err))
         fprintf(stderr, "autocorrect correct: user dictionary not read: %s\n", err);
     ac_correct_params p = ac_correct_default_params();
     p.max_candidates = o.candidates;

@@ -416,8 +416,8 @@ static void cli_complete(void)
     char cwd[512] = ".";
     if (prog[0] != '/' && !getcwd(cwd, sizeof cwd))
         SKIP("no working directory");
-    snprintf(cmd, sizeof cmd, "cd /tmp && AUTOCORRECT_MODEL= %s%s%s complete 'x' 2>&1", prog[0] == '/' ? "" : cwd,
-             prog[0] == '/' ? "" : "/", prog);
+    snprintf(cmd, sizeof cmd, "cd /tmp && AUTOCORRECT_MODEL=/nonexistent/model %s%s%s complete --no-daemon 'x' 2>&1",
+             prog[0] == '/' ? "" : cwd, prog[0] == '/' ? "" : "/", prog);
     f = popen(cmd, "r");
     n = fread(out, 1, sizeof out - 1, f);
     out[n] = 0;

@@ -108,12 +108,12 @@ check_status() { # name, want, command...
 }
 check_status topk_help 0 "$AC" topk --help
 check_status info_help 0 "$AC" info --help
-check_status topk_no_model 2 "$AC" topk --ids 1,2
+check_status topk_no_model_uses_configured 0 env AUTOCORRECT_MODEL=$TINY "$AC" topk --no-daemon --ids 1,2 # the lookup of route.h
 check_status topk_no_ids 2 "$AC" topk --model $TINY
 check_status topk_bad_id_text 2 "$AC" topk --model $TINY --ids 1,x
 check_status topk_bad_k 2 "$AC" topk --model $TINY --ids 1 --k 0
 check_status topk_unknown_option 2 "$AC" topk --model $TINY --ids 1 --frobnicate
-check_status info_no_model 2 "$AC" info
+check_status info_no_model_uses_configured 0 env AUTOCORRECT_MODEL=$TINY "$AC" info --no-daemon
 check_status topk_id_outside_vocab 1 "$AC" topk --model $TINY --ids 1,297
 grep -q "outside the vocabulary" "$tmp/err" && pass topk_id_outside_vocab_message || fail topk_id_outside_vocab_message "$(cat "$tmp/err")"
 check_status topk_missing_model 1 "$AC" topk --model "$tmp/nope" --ids 1
