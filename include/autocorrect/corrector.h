@@ -22,19 +22,26 @@
  * words. Never touched: tokens with digits, URLs, e-mail addresses, code-like tokens (with any of
  * _ / \ = < > { } [ ] | ~ ^ $ # % & * + ` @ or an inner dot), a word right after a dot (".exe")
  * or before a parenthesis ("size("), ALL-CAPS words, words with inner capitals (iPhone), single
- * letters, words in the user's dictionary. Capitalisation of the original
- * is kept (Teh -> The); all offsets are BYTE offsets into the caller's text, which must be UTF-8.
+ * letters, words in the user's dictionary, words that differ from a dictionary word only in
+ * accents ("naïve"). Capitalisation of the original is kept (Teh -> The; a proper noun keeps its
+ * own: englsh -> English). All offsets are BYTE offsets into the caller's text, which must be UTF-8.
  *
- * Decision. For each eligible word the options are "keep it" and up to lm_candidates candidates
- * within max_distance edits (Damerau-Levenshtein, optimal string alignment, over code points) of a
- * dictionary word, found with a symmetric-delete index. Each option gets
+ * Decision. For each eligible word the options are "keep it" and the best candidates (by error
+ * model and word frequency) within max_distance edits (Damerau-Levenshtein, optimal string
+ * alignment, over code points; 1 edit for words of 3 letters or less) of a dictionary word, found
+ * with a symmetric-delete index. Each option gets
  *     score = log P(typed | option) + weight * log P(option | context)
- * (with a context scorer, optionally plus lm_unigram_weight * log P(option) from the dictionary;
- * a word with no other word around it is ranked by the dictionary even when there is a scorer)
- * A word not in the dictionary is corrected when a candidate beats keeping it. A dictionary word is
- * a candidate for a real-word correction (their/there, form/from, than/then...) only with a context
- * scorer and only when the best alternative wins by real_word_margin. The reported score of an
- * option is its log posterior among the options (softmax of the scores), so it is <= 0.
+ * where P(option | context) is the dictionary's unigram frequency, or with a context scorer the
+ * language model's probability in context (plus lm_unigram_weight * the unigram one) for the
+ * lm_candidates best candidates. "Keep" gets log P(typed correctly) plus the language score of
+ * the typed word: unknown_logp for a word missing from the dictionary (or with a scorer, its
+ * probability plus unknown_penalty), plus capital_keep for an unknown Capitalised word inside a
+ * sentence (likely a name). A word not in the dictionary is corrected when a candidate beats
+ * keeping it. A dictionary word is considered for a real-word correction (their/there, form/from,
+ * than/then...: a fixed list of confusion sets) only with a context scorer, and only when the best
+ * alternative wins by real_word_margin. A word with no other word around it is ranked by the
+ * dictionary even with a scorer. The reported score of an option is its log posterior among the
+ * options (softmax of the scores, keep included), so it is <= 0.
  *
  * Thread safety: a loaded ac_dict may be queried from many threads at once; ac_dict_user_load and
  * ac_dict_add_user_word take a write lock, so they may run while other threads query.

@@ -3,9 +3,10 @@
 
 What this is: a reader of Debian's SCOWL word lists (package `scowl`, /usr/share/dict/scowl) that
 keeps the words up to a size tier in the chosen spelling variants, counts how often each appears in
-a training corpus (documents separated by <|endoftext|> lines), optionally adds frequent corpus words
-that SCOWL lacks (jargon in lower case, names capitalised) when they do not look like typos of a far more frequent
-word (or are frequent enough to be deliberate), and writes one `word<TAB>count` line per word, sorted by word (byte order), after a header.
+a training corpus (documents separated by <|endoftext|> lines), optionally adds frequent corpus
+words that SCOWL lacks (jargon in lower case, names capitalised) unless they look like typos of a
+far more frequent word and are rare, and writes one `word<TAB>count` line per word, sorted by word
+(byte order), after a header.
 
 What this is not: the corrector's index (src/corrector builds that at load time) nor the error
 model; it downloads nothing (install scowl with scripts/install-deps.sh).
