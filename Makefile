@@ -5,7 +5,7 @@
 # module and the modules that module depends on (DEPS_<module>), so a broken module does not stop
 # the others' tests from building. Programs: src/cli -> autocorrect, src/daemon -> autocorrectd.
 #
-# Targets: all, test, asan, bench, fixtures, corpus, model, install PREFIX=..., clean.
+# Targets: all, demo, test, asan, bench, fixtures, corpus, model, install PREFIX=..., clean.
 
 PREFIX  ?= /usr/local
 BUILD   ?= build
@@ -132,6 +132,10 @@ dictionary:
 
 deps:
 	scripts/install-deps.sh
+
+# --- demo: the daemon on a temporary socket, a completion and a correction (scripts/demo.sh) ----
+demo: all
+	BUILD=$(BUILD) scripts/demo.sh
 
 # --- install ----------------------------------------------------------------------------------
 install: all
