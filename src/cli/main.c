@@ -17,7 +17,7 @@ static const ac_cli_command commands[] = {
     {"tokenizer-train", ac_cmd_tokenizer_train, "learn a byte-level BPE vocabulary from a corpus"},
     {"correct", ac_cmd_correct, "spelling filter: each input line comes back corrected (or as JSON)"},
     {"learn", ac_cmd_learn, "add words to your user dictionary (never corrected)"},
-    {"topk", ac_cmd_topk, "the most likely next tokens after token ids, from the engine"},
+    {"topk", ac_cmd_topk, "the most likely next tokens after a text or token ids, from the engine"},
     {"info", ac_cmd_info, "a model's hyperparameters and what was loaded"},
     {"adapt", ac_cmd_adapt, "fine-tune the model on a folder of your own writing (python/adapt.py)"},
 };
@@ -27,7 +27,10 @@ static void print_usage(FILE *f)
     fprintf(f, "usage: autocorrect COMMAND [OPTIONS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n`autocorrect COMMAND --help` describes a command's options.\n");
+    fprintf(f, "\nThe commands that use a model ask the running autocorrectd when there is one, else load the\n"
+               "model themselves (the same answers either way). Each takes --socket PATH (that daemon, or\n"
+               "fail), --no-daemon, --config FILE and --model PATH (in process, on that model).\n"
+               "`autocorrect COMMAND --help` describes a command's options.\n");
 }
 
 int ac_cmd_version(int argc, char **argv)
