@@ -135,7 +135,7 @@ deps:
 
 # --- demo: the daemon on a temporary socket, a completion and a correction (scripts/demo.sh) ----
 demo: all
-	BUILD=$(BUILD) scripts/demo.sh
+	@BUILD=$(BUILD) scripts/demo.sh
 
 # --- install ----------------------------------------------------------------------------------
 install: all
