@@ -41,30 +41,43 @@ static float *randv(size_t n)
     return p;
 }
 
-/* Seconds per call of one kernel table's matmul on [rows][n_in] x [n_in][n_out]. */
+/* Seconds per call of one kernel table's product on [rows][n_in] x [n_in][n_out] (f32, or int8
+ * with the activations quantized in each call, as the forward pass does). */
 static double time_matmul(const ac__kernels *k, int rows, int n_in, int n_out, int q8)
 {
     float *x = randv((size_t)rows * n_in), *w = randv((size_t)n_in * n_out), *b = randv(n_out);
     float *y = calloc((size_t)rows * n_out, sizeof(float));
     ac__q8_matrix m;
-    if (q8)
-        ac__q8_matrix_from_conv1d(&m, w, n_in, n_out);
+    ac__f32_matrix f;
+    ac__q8_act xq;
+    if (q8) {
+        ac__q8_matrix_quantize(&m, w, (size_t)n_out, 1, n_in, n_out);
+        ac__q8_act_alloc(&xq, rows, n_in);
+    } else {
+        ac__f32_matrix_pack(&f, w, (size_t)n_out, 1, n_in, n_out);
+    }
     double t[7];
     int reps = 1;
     for (int rep = 0; rep < 7; rep++) {
         double t0 = ac_now();
         for (int i = 0; i < reps; i++) {
-            if (q8)
-                k->matmul_q8(y, n_out, x, n_in, &m, b, rows, 0, n_out, 0);
-            else
-                k->matmul(y, n_out, x, n_in, w, b, rows, n_in, n_out, 0, n_out, 0);
+            if (q8) {
+                k->quantize_rows(&xq, x, n_in, rows, n_in);
+                k->matmul_q8(y, n_out, &xq, &m, b, rows, 0, n_out, 0);
+            } else {
+                k->matmul(y, n_out, x, n_in, &f, b, rows, 0, n_out, 0);
+            }
         }
         t[rep] = (ac_now() - t0) / reps;
         if (rep == 0 && t[0] < 0.02)
             reps = (int)(0.02 / (t[0] + 1e-9)) + 1;
     }
-    if (q8)
+    if (q8) {
         ac__q8_matrix_free(&m);
+        ac__q8_act_free(&xq);
+    } else {
+        ac__f32_matrix_free(&f);
+    }
     free(x), free(w), free(b), free(y);
     return median(t, 7);
 }
@@ -100,7 +113,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     const char *path = NULL;
-    int threads = 1, int8 = 0, n_prefill = 128, n_decode = 32, reps = 5;
+    int threads = 1, int8 = 0, n_prefill = 128, n_decode = 32, reps = 5, n_beams = 4;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -114,6 +127,8 @@ int main(int argc, char **argv)
             n_prefill = atoi(argv[++i]);
         else if (!strcmp(a, "--decode") && v)
             n_decode = atoi(argv[++i]);
+        else if (!strcmp(a, "--beams") && v)
+            n_beams = atoi(argv[++i]);
         else if (!strcmp(a, "--reps") && v)
             reps = atoi(argv[++i]);
         else {
@@ -149,7 +164,7 @@ int main(int argc, char **argv)
         s = s * 1103515245u + 12345u;
         ids[i] = (int32_t)((s >> 16) % (unsigned)d.n_vocab);
     }
-    float *logits = malloc(sizeof(float) * 4 * d.n_vocab);
+    float *logits = malloc(sizeof(float) * 8 * d.n_vocab);
     ac_session_params sp = ac_session_default_params();
     sp.n_batch = n_prefill < 256 ? n_prefill : 256;
     ac_session *sess;
@@ -178,17 +193,19 @@ int main(int argc, char **argv)
         }
         /* 4 beams forked from the prompt, decoding together */
         ac_session_rewind(sess, n_prefill, err);
-        ac_session *beams[4] = {sess};
-        for (int k = 1; k < 4; k++)
+        ac_session *beams[8] = {sess};
+        for (int k = 1; k < n_beams; k++)
             ac_session_fork(sess, &beams[k], err);
         for (int i = 0; i < n_decode / 4 + 1; i++) {
-            int32_t next[4] = {ids[i], ids[i + 1], ids[i + 2], ids[i + 3]};
+            int32_t next[8];
+            for (int k = 0; k < n_beams; k++)
+                next[k] = ids[i + k];
             a = ac_now();
-            ac_session_decode_batch(beams, next, 4, tp, logits, err);
+            ac_session_decode_batch(beams, next, n_beams, tp, logits, err);
             if (rep)
                 tb_ms[nb++] = (ac_now() - a) * 1e3;
         }
-        for (int k = 1; k < 4; k++)
+        for (int k = 1; k < n_beams; k++)
             ac_session_free(beams[k]);
     }
     printf("{\"model\":\"%s\",\"threads\":%d,\"quant\":\"%s\",\"kernels\":\"%s\",\"load_s\":%.3f,"

@@ -23,13 +23,14 @@ typedef struct linear_job {
     const ac__kernels *k;
     float *y;
     int ldy;
-    const float *x;               /* [n_rows][ldx] */
+    const float *x;               /* f32: [n_rows][ldx] */
     int ldx;
-    const float *w;               /* f32: [n_in][n_out] */
+    const ac__f32_matrix *w;      /* f32: the packed matrix; NULL in int8 mode */
     const ac__q8_matrix *q8;      /* int8: the matrix; NULL in f32 mode */
+    const ac__q8_act *xq;         /* int8: the rows, quantized */
     const float *b;
-    int n_rows, n_in, n_out;
-    int chunk;                    /* columns per task */
+    int n_rows, n_out;
+    int chunk;                    /* columns per task, a multiple of AC__NP */
     int accumulate;
     int gelu;                     /* -1: none, else enum ac__gelu_kind */
 } linear_job;
@@ -39,9 +40,9 @@ static void linear_task(void *ctx, int task)
     const linear_job *j = ctx;
     int j0 = task * j->chunk, j1 = j0 + j->chunk < j->n_out ? j0 + j->chunk : j->n_out;
     if (j->q8)
-        j->k->matmul_q8(j->y, j->ldy, j->x, j->ldx, j->q8, j->b, j->n_rows, j0, j1, j->accumulate);
+        j->k->matmul_q8(j->y, j->ldy, j->xq, j->q8, j->b, j->n_rows, j0, j1, j->accumulate);
     else
-        j->k->matmul(j->y, j->ldy, j->x, j->ldx, j->w, j->b, j->n_rows, j->n_in, j->n_out, j0, j1, j->accumulate);
+        j->k->matmul(j->y, j->ldy, j->x, j->ldx, j->w, j->b, j->n_rows, j0, j1, j->accumulate);
     if (j->gelu >= 0)
         for (int r = 0; r < j->n_rows; r++)
             j->k->gelu(j->y + (size_t)r * j->ldy + j0, j1 - j0, j->gelu);
@@ -58,26 +59,32 @@ static ac_threadpool *pool_for(ac_threadpool *tp, double work)
     return work >= ac__forward_par_min_work ? tp : NULL;
 }
 
-/* Columns per task: about four tasks per thread for balance, in whole 64-column tiles. */
+/* Columns per task: about four tasks per thread for balance, in whole tiles of 128 columns (8
+ * panels, the widest tile) when there are enough, else of 16 (one panel). */
 static int chunk_for(int n_out, ac_threadpool *tp)
 {
     int nt = ac_threadpool_size(tp);
     if (nt == 1)
         return n_out;
     int c = (n_out + 4 * nt - 1) / (4 * nt);
-    c = (c + 63) / 64 * 64;
+    int unit = n_out >= 128 * 2 * nt ? 128 : AC__NP;
+    c = (c + unit - 1) / unit * unit;
     return c < n_out ? c : n_out;
 }
 
-/* y[n_rows][ldy] (+)= x[n_rows][n_in] @ W + b, W float32 [n_in][n_out] or int8. */
-static void linear(const ac_model *m, ac_threadpool *tp, float *y, int ldy, const float *x,
-                   int ldx, const float *w, const ac__q8_matrix *q8, const float *b, int n_rows, int n_in,
-                   int n_out, int accumulate, int gelu)
+/* y[n_rows][ldy] (+)= x[n_rows][n_in] @ W + b, W float32 (packed) or int8; xq: the int8 rows'
+ * scratch. */
+static void linear(const ac_model *m, ac_threadpool *tp, float *y, int ldy, const float *x, int ldx,
+                   const ac__f32_matrix *w, const ac__q8_matrix *q8, ac__q8_act *xq, const float *b, int n_rows,
+                   int accumulate, int gelu)
 {
+    const int n_in = q8 ? q8->n_in : w->n_in, n_out = q8 ? q8->n_out : w->n_out;
     linear_job j = {
-        .k = m->k, .y = y, .ldy = ldy, .x = x, .ldx = ldx, .w = w, .q8 = q8, .b = b,
-        .n_rows = n_rows, .n_in = n_in, .n_out = n_out, .accumulate = accumulate, .gelu = gelu,
+        .k = m->k, .y = y, .ldy = ldy, .x = x, .ldx = ldx, .w = q8 ? NULL : w, .q8 = q8, .xq = xq, .b = b,
+        .n_rows = n_rows, .n_out = n_out, .accumulate = accumulate, .gelu = gelu,
     };
+    if (q8)
+        m->k->quantize_rows(xq, x, ldx, n_rows, n_in);
     tp = pool_for(tp, (double)n_rows * n_in * n_out);
     j.chunk = chunk_for(n_out, tp);
     ac__threadpool_run(tp, (n_out + j.chunk - 1) / j.chunk, linear_task, &j);
@@ -88,8 +95,9 @@ typedef struct head_job {
     const ac__kernels *k;
     float *y;
     const float *x;
-    const float *wt;              /* f32 [n_vocab][n_embd] */
+    const ac__f32_matrix *f32;    /* f32: the head, packed */
     const ac__q8_matrix *q8;      /* int8: the head; NULL in f32 mode */
+    const ac__q8_act *xq;         /* int8: the rows, quantized */
     int n_rows, n_embd, n_vocab, chunk;
 } head_job;
 
@@ -98,9 +106,9 @@ static void head_task(void *ctx, int task)
     const head_job *j = ctx;
     int j0 = task * j->chunk, j1 = j0 + j->chunk < j->n_vocab ? j0 + j->chunk : j->n_vocab;
     if (j->q8)
-        j->k->matmul_q8(j->y, j->n_vocab, j->x, j->n_embd, j->q8, NULL, j->n_rows, j0, j1, 0);
+        j->k->matmul_q8(j->y, j->n_vocab, j->xq, j->q8, NULL, j->n_rows, j0, j1, 0);
     else
-        j->k->matmul_t(j->y, j->n_vocab, j->x, j->n_embd, j->wt, j->n_rows, j->n_embd, j0, j1);
+        j->k->matmul(j->y, j->n_vocab, j->x, j->n_embd, j->f32, NULL, j->n_rows, j0, j1, 0);
 }
 
 typedef struct attn_job {
@@ -174,10 +182,12 @@ void ac__forward_rows(const ac_model *m, ac__kv_store *sc, const ac__row *rows, 
     for (int l = 0; l < d->n_layer; l++) {
         const ac__gpt2_layer *L = &w->layers[l];
         const ac__layer_q8 *Q = q8 ? &m->q8[l] : NULL;
+        const ac__layer_f32 *F = q8 ? NULL : &m->f32[l];
         /* attention block: x += c_proj(attn(ln_1(x))) */
         for (int r = 0; r < n; r++)
             m->k->layernorm(sc->xn + (size_t)r * C, sc->x + (size_t)r * C, L->ln_1_w, L->ln_1_b, C, eps);
-        linear(m, tp, sc->qkv, 3 * C, sc->xn, C, L->attn_w, Q ? &Q->attn : NULL, L->attn_b, n, C, 3 * C, 0, -1);
+        linear(m, tp, sc->qkv, 3 * C, sc->xn, C, F ? &F->attn : NULL, Q ? &Q->attn : NULL, &sc->xq, L->attn_b, n, 0,
+               -1);
         store_kv(m, rows, n, sc->qkv, l);
         attn_job aj = {.m = m, .rows = rows, .qkv = sc->qkv, .att = sc->att, .layer = l,
                        .scale = 1.0f / sqrtf((float)(C / H))};
@@ -185,14 +195,15 @@ void ac__forward_rows(const ac_model *m, ac__kv_store *sc, const ac__row *rows, 
         for (int r = 0; r < n; r++)
             attn_work += 2.0 * (rows[r].pos + 1) * C;
         ac__threadpool_run(pool_for(tp, attn_work), n * H, attn_task, &aj);
-        linear(m, tp, sc->x, C, sc->att, C, L->attn_proj_w, Q ? &Q->attn_proj : NULL, L->attn_proj_b, n, C, C,
-               1, -1);
+        linear(m, tp, sc->x, C, sc->att, C, F ? &F->attn_proj : NULL, Q ? &Q->attn_proj : NULL, &sc->xq,
+               L->attn_proj_b, n, 1, -1);
         /* MLP block: x += c_proj(gelu(c_fc(ln_2(x)))) */
         for (int r = 0; r < n; r++)
             m->k->layernorm(sc->xn + (size_t)r * C, sc->x + (size_t)r * C, L->ln_2_w, L->ln_2_b, C, eps);
-        linear(m, tp, sc->mlp, 4 * C, sc->xn, C, L->fc_w, Q ? &Q->fc : NULL, L->fc_b, n, C, 4 * C, 0, gelu);
-        linear(m, tp, sc->x, C, sc->mlp, 4 * C, L->mlp_proj_w, Q ? &Q->mlp_proj : NULL, L->mlp_proj_b, n, 4 * C,
-               C, 1, -1);
+        linear(m, tp, sc->mlp, 4 * C, sc->xn, C, F ? &F->fc : NULL, Q ? &Q->fc : NULL, &sc->xq, L->fc_b, n, 0,
+               gelu);
+        linear(m, tp, sc->x, C, sc->mlp, 4 * C, F ? &F->mlp_proj : NULL, Q ? &Q->mlp_proj : NULL, &sc->xq,
+               L->mlp_proj_b, n, 1, -1);
     }
 
     if (!logits || logits_from >= n)
@@ -201,12 +212,15 @@ void ac__forward_rows(const ac_model *m, ac__kv_store *sc, const ac__row *rows, 
     int nl = n - logits_from;
     for (int r = 0; r < nl; r++)
         m->k->layernorm(sc->xn + (size_t)r * C, sc->x + (size_t)(logits_from + r) * C, w->ln_f_w, w->ln_f_b, C, eps);
-    head_job hj = {.k = m->k, .y = logits, .x = sc->xn, .wt = w->lm_head ? w->lm_head : w->wte,
+    head_job hj = {.k = m->k, .y = logits, .x = sc->xn, .f32 = &m->head_f32,
                    .n_rows = nl, .n_embd = C, .n_vocab = d->n_vocab};
-    if (q8)
+    if (q8) {
         hj.q8 = &m->head_q8;
+        hj.xq = &sc->xq;
+        m->k->quantize_rows(&sc->xq, sc->xn, C, nl, C);
+    }
     tp = pool_for(tp, (double)nl * C * d->n_vocab);
     int nt = ac_threadpool_size(tp);
-    hj.chunk = nt == 1 ? d->n_vocab : (d->n_vocab + 8 * nt - 1) / (8 * nt);
+    hj.chunk = nt == 1 ? d->n_vocab : ((d->n_vocab + 8 * nt - 1) / (8 * nt) + AC__NP - 1) / AC__NP * AC__NP;
     ac__threadpool_run(tp, (d->n_vocab + hj.chunk - 1) / hj.chunk, head_task, &hj);
 }

@@ -1,18 +1,31 @@
-/* kernels.h: the engine's compute kernels, behind one table of function pointers.
+/* kernels.h: the engine's compute kernels, behind one table of function pointers, and the packed
+ * matrix layouts they read.
  *
  * This is: single-threaded kernels over plain arrays (matrix products in float32 and int8,
- * LayerNorm, GELU, attention of one query over a paged KV cache, int8 quantization), each in two
- * versions: a naive twin that reads like the math (the reference, used by tests and by the
- * reference forward pass), and a fast version with cache blocking and loops the compiler can
- * vectorise. A kernel works on a range of output columns, so the caller (forward.c) splits the work
- * over a thread pool. This is not: threading, the model, or memory management.
+ * activation quantization, LayerNorm, GELU, attention of one query over a paged KV cache), each in
+ * two versions: a naive twin that reads like the math (the reference, used by tests), and fast
+ * versions with register tiles and SIMD. A kernel works on a range of output columns, so the
+ * caller (forward.c) splits the work over a thread pool. Also the packing of weights at load
+ * (float32 panels, int8 panels with per-block scales) and its error measurement. This is not:
+ * threading, the model, or memory management beyond the packed matrices.
  *
- * Dispatch: ac__kernels_best() picks the best table for this CPU at run time; the fast tables are
- * the same C source compiled for several instruction sets (baseline x86-64 / any CPU, AVX2+FMA,
- * AVX-512), see kernels.c. A later hand-written SIMD table slots in by adding a table.
- * Every table computes the same math; fast and naive agree within float rounding, and a given
- * table's results for one output never depend on the column range or the number of rows it is
- * called with (so threading and batching do not change the numbers).
+ * Matrix layouts. Both packed layouts group the outputs (columns of a Conv1D weight) in panels of
+ * AC__NP = 16, so that a tile of rows x panels reads each panel as one sequential stream (decoding:
+ * the weights are read once for every row of a batch; prefill: a panel stays in L1/L2 while every
+ * row uses it). The layout does not depend on the kernel table, so one loaded model runs on any
+ * table.
+ *
+ * Dispatch: ac__kernels_best() picks the best table for this CPU at run time: "avx512vnni"
+ * (AVX-512 with 4-byte int8 dot products), "avx512", "avx2" (AVX2 + FMA), "portable" (any CPU, the
+ * compiler's vectors, no FMA). The tables are one C source (kernels_fast.inc) compiled once per
+ * instruction set, with intrinsics for FMA and the int8 dot products.
+ *
+ * Numbers. A table computes each output with a fixed sequence of operations that does not depend on
+ * the column range, the number of rows it is called with, or the tile that computes it, so threads
+ * and batching never change a result. Float32 products sum x[i] * w[i][j] over i in order (one
+ * fused multiply-add per term in the FMA tables, multiply then add in "portable" and "naive", which
+ * therefore agree bit for bit). Int8 products sum exact int32 dot products per block of 32 inputs,
+ * then add block after block in float, so the integer part is identical in every table.
  */
 #ifndef AC_ENGINE_KERNELS_H
 #define AC_ENGINE_KERNELS_H
@@ -20,18 +33,44 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* int8 block: one float scale per AC__QK consecutive inputs. */
+/* int8 block: one float scale per AC__QK consecutive inputs (weights and activations). */
 #define AC__QK 32
+/* Panel: outputs packed together (both matrix layouts). */
+#define AC__NP 16
 /* KV cache block: positions per block of the paged cache. */
 #define AC__KV_BLOCK 16
 
-/* An int8 matrix made from a float32 one: row j holds output j's weights along the input axis,
- * zero-padded to a multiple of AC__QK. Scales d are per (output, block): w[j][i] ~ q[j][i] * d[j][i/QK]. */
+/* A float32 matrix W [n_in][n_out] (Conv1D layout, y = x @ W) packed in panels of AC__NP columns:
+ *     p[(j / NP) * n_in * NP + i * NP + j % NP] = W[i][j],   p [n_out_pad / NP][n_in][NP],
+ * the columns past n_out (up to n_out_pad, a multiple of NP) zero. */
+typedef struct ac__f32_matrix {
+    float *p;
+    int n_in, n_out, n_out_pad;
+} ac__f32_matrix;
+
+/* An int8 matrix made from a float32 one, w[i][j] ~ q[j][i] * d[j][i / QK], in panels of AC__NP
+ * outputs, four consecutive inputs of an output side by side (the operand shape of 4-byte int8 dot
+ * instructions):
+ *     q [n_out_pad / NP][n_in_pad / QK][QK / 4][NP][4]   bytes q + 128 (so 1..255; 128 is zero)
+ *     d [n_out_pad / NP][n_in_pad / QK][NP]              scales (0 for an all-zero block)
+ * Padded inputs and outputs hold zeros. q is in [-127, 127]. */
 typedef struct ac__q8_matrix {
-    int8_t *q;         /* [n_out][n_in_pad] */
-    float *d;          /* [n_out][n_in_pad / AC__QK] */
-    int n_in, n_out, n_in_pad;
+    uint8_t *q;
+    float *d;
+    int n_in, n_out, n_in_pad, n_out_pad;
+    double rel_rms;    /* quantization error: sqrt(sum (w - q d)^2 / sum w^2) over the matrix */
+    int exact;         /* 1 when every output's weights were already int8 multiples of one scale
+                        * (an int8 ONNX file) and are kept exactly */
 } ac__q8_matrix;
+
+/* Rows of activations quantized per block of AC__QK: x[r][i] ~ q[r][i] * d[r][i / QK], with the
+ * block sums of q (the int8 kernels need them for the +128 weight offset). */
+typedef struct ac__q8_act {
+    int8_t *q;         /* [n_rows][ld] */
+    float *d;          /* [n_rows][ld / QK] */
+    int32_t *s;        /* [n_rows][ld / QK] sum of the block's q */
+    int ld;            /* row stride in bytes, a multiple of AC__QK (>= the matrix's n_in_pad) */
+} ac__q8_act;
 
 /* One sequence's keys and values for one layer and head, in the paged cache:
  * block b of the sequence is at base + blocks[b] * block_stride; in it, the head's keys are at k_off,
@@ -46,20 +85,22 @@ typedef struct ac__kv_view {
 typedef struct ac__kernels {
     const char *name;
 
-    /* y[r][j] = b[j] + sum_i x[r][i] * w[i][j]  (or y[r][j] += that, when accumulate != 0) for rows
-     * r < n_rows and columns j0 <= j < j1. x [n_rows][ldx], w [n_in][n_out] (Conv1D layout),
+    /* y[r][j] = b[j] + sum_i x[r][i] * W[i][j]  (or y[r][j] += that, when accumulate != 0) for rows
+     * r < n_rows and columns j0 <= j < j1 <= w->n_out. x [n_rows][ldx] (ldx >= w->n_in),
      * b [n_out] or NULL, y [n_rows][ldy]. */
-    void (*matmul)(float *y, int ldy, const float *x, int ldx, const float *w, const float *b,
-                   int n_rows, int n_in, int n_out, int j0, int j1, int accumulate);
+    void (*matmul)(float *y, int ldy, const float *x, int ldx, const ac__f32_matrix *w, const float *b,
+                   int n_rows, int j0, int j1, int accumulate);
 
-    /* y[r][j] = sum_i x[r][i] * wt[j][i], columns j0 <= j < j1: the LM head, wt [n_out][n_in]. */
-    void (*matmul_t)(float *y, int ldy, const float *x, int ldx, const float *wt,
-                     int n_rows, int n_in, int j0, int j1);
-
-    /* As matmul, with an int8 matrix: y[r][j] (+)= b[j] + sum_i q[j][i] d[j][i / QK] x[r][i]
-     * (the weights dequantized on the fly; activations stay float32). */
-    void (*matmul_q8)(float *y, int ldy, const float *x, int ldx, const ac__q8_matrix *w, const float *b,
+    /* The int8 product on quantized activations:
+     *     y[r][j] (+)= b[j] + sum over blocks k of float(sum_i qx[r][i] qw[j][i]) * (dw[j][k] * dx[r][k])
+     * (i over block k), blocks in order; columns j0 <= j < j1 <= w->n_out. */
+    void (*matmul_q8)(float *y, int ldy, const ac__q8_act *x, const ac__q8_matrix *w, const float *b,
                       int n_rows, int j0, int j1, int accumulate);
+
+    /* Quantizes rows x [n_rows][ldx] of n values into xq (rows of xq->ld bytes, zero-padded past n):
+     * per block, d = max|x| / 127 and q = x * (1/d) rounded to nearest, ties to even; an all-zero
+     * block gets d = 0 and q = 0. Every table gives the same bits. */
+    void (*quantize_rows)(ac__q8_act *xq, const float *x, int ldx, int n_rows, int n);
 
     /* y[n] = (x - mean(x)) / sqrt(var(x) + eps) * g + b (biased variance). y may equal x. */
     void (*layernorm)(float *y, const float *x, const float *g, const float *b, int n, float eps);
@@ -76,29 +117,44 @@ typedef struct ac__kernels {
 /* The naive reference kernels. */
 extern const ac__kernels ac__kernels_naive;
 
-/* The fast tables compiled into this build, best first, NULL-terminated; each one here runs on
- * this CPU. */
+/* The fast tables compiled into this build that run on this CPU, best first, NULL-terminated. */
 const ac__kernels *const *ac__kernels_available(void);
 
 /* The best table for this CPU (the first of ac__kernels_available()). The environment variable
- * AC_KERNELS=name picks another one (naive, portable, avx2, avx512) for tests and benchmarks. */
+ * AC_KERNELS=name picks another one (naive, portable, avx2, avx512, avx512vnni) for tests and
+ * benchmarks; an unknown or unsupported name is ignored. */
 const ac__kernels *ac__kernels_best(void);
 
-/* Quantizes a float32 Conv1D matrix w [n_in][n_out] into m (transposed, see ac__q8_matrix); m's
- * arrays are malloc'ed (free with ac__q8_matrix_free). Returns 0, or -1 when out of memory. */
-int ac__q8_matrix_from_conv1d(ac__q8_matrix *m, const float *w, int n_in, int n_out);
+/* Packs a float32 matrix into m: element W[i][j] (input i, output j) is w[i * si + j * sj] (Conv1D
+ * [n_in][n_out]: si = n_out, sj = 1; rows [n_out][n_in], the LM head: si = 1, sj = n_in).
+ * m->p is malloc'ed, 64-byte aligned (free with ac__f32_matrix_free). Returns 0, or -1 when out of
+ * memory. */
+int ac__f32_matrix_pack(ac__f32_matrix *m, const float *w, size_t si, size_t sj, int n_in, int n_out);
 
-/* The same from a matrix already laid out [n_out][n_in] (the tied LM head: wte). */
-int ac__q8_matrix_from_rows(ac__q8_matrix *m, const float *wt, int n_out, int n_in);
+void ac__f32_matrix_free(ac__f32_matrix *m);
+
+/* Writes output j's weights (W[i][j] for every i) into out[m->n_in]. */
+void ac__f32_matrix_row(const ac__f32_matrix *m, int j, float *out);
+
+/* Quantizes a float32 matrix into m: element W[i][j] (input i, output j) is w[i * si + j * sj]
+ * (Conv1D [n_in][n_out]: si = n_out, sj = 1; rows [n_out][n_in], the LM head: si = 1, sj = n_in).
+ * Per output, if its weights are exactly q * s for integers |q| <= 127 and one scale s (what a
+ * per-channel int8 file dequantizes to), they are kept exactly (d = s in every block); otherwise
+ * per block of AC__QK inputs d = max|w| / 127 and q = round(w / d). Sets m->rel_rms and m->exact.
+ * Arrays are malloc'ed (free with ac__q8_matrix_free). Returns 0, or -1 when out of memory. */
+int ac__q8_matrix_quantize(ac__q8_matrix *m, const float *w, size_t si, size_t sj, int n_in, int n_out);
 
 void ac__q8_matrix_free(ac__q8_matrix *m);
 
-/* Quantizes x[n] into q[n_pad] (zero-padded) and d[n_pad / AC__QK]: per block, d = max|x| / 127
- * and q = round(x / d), halves away from zero; an all-zero block gets d = 0 and q = 0. */
-void ac__quantize_row_q8(int8_t *q, float *d, const float *x, int n, int n_pad);
-
-/* Writes row j of m, dequantized, into out[m->n_in]. */
+/* Writes output j's weights (row j of the transposed matrix), dequantized, into out[m->n_in]:
+ * out[i] = q * d, a float32 multiply. */
 void ac__q8_matrix_row(const ac__q8_matrix *m, int j, float *out);
+
+/* Allocates quantized-activation rows for n_rows rows of up to n_in values (ld = n_in rounded up
+ * to AC__QK). Returns 0, or -1 when out of memory (then xq is zeroed). */
+int ac__q8_act_alloc(ac__q8_act *xq, int n_rows, int n_in);
+
+void ac__q8_act_free(ac__q8_act *xq);
 
 /* exp(x) for float, with a polynomial the compiler can vectorise; relative error < 2e-7 on
  * [-87, 88], 0 below. */

@@ -18,17 +18,25 @@
 #include "engine/kernels.h"
 #include "engine/weights.h"
 
+typedef struct ac__layer_f32 {
+    ac__f32_matrix attn, attn_proj, fc, mlp_proj; /* the layer's four matrices, packed in panels */
+} ac__layer_f32;
+
 typedef struct ac__layer_q8 {
     ac__q8_matrix attn, attn_proj, fc, mlp_proj; /* int8 copies of the layer's four matrices */
 } ac__layer_q8;
 
 struct ac_model {
-    ac__gpt2_weights w;      /* float32 weights; in int8 mode the matrices (and a tied wte) are released */
+    ac__gpt2_weights w;      /* float32 weights as loaded: embeddings, norms, biases. The matrices are
+                              * released once packed (f32) or quantized (int8), and NULL: the layers',
+                              * lm_head, and a tied wte (embeddings then come from the head) */
     ac_dims dims;
     int quantize;            /* enum ac_quant */
     const ac__kernels *k;    /* the kernels the forward pass uses */
+    ac__layer_f32 *f32;      /* [n_layer] in float32 mode, else NULL */
     ac__layer_q8 *q8;        /* [n_layer] in int8 mode, else NULL */
     ac__q8_matrix head_q8;   /* int8 mode: the LM head [n_vocab][n_embd] (wte when tied) */
+    ac__f32_matrix head_f32; /* float32 mode: the LM head [n_vocab][n_embd] packed (wte when tied) */
     size_t weight_bytes;     /* bytes the forward pass reads */
     char source[192];        /* what was loaded */
 };
@@ -65,6 +73,7 @@ typedef struct ac__kv_store {
     float *qkv;              /* [n_rows][3 * n_embd] queries, keys, values */
     float *att;              /* [n_rows][n_embd] attention output, heads concatenated */
     float *mlp;              /* [n_rows][4 * n_embd] MLP hidden layer */
+    ac__q8_act xq;           /* int8 models: [n_rows][4 * n_embd] a matrix's input, quantized */
 } ac__kv_store;
 
 struct ac_session {
@@ -88,15 +97,17 @@ void ac__forward_rows(const ac_model *m, ac__kv_store *scratch, const ac__row *r
 extern double ac__forward_par_min_work;
 
 /* The reference forward pass (reference.c): the whole sequence ids[n] from scratch with the naive
- * kernels and no cache, float32 weights only; logits [n][n_vocab]. Allocates its buffers. Returns
- * AC_OK, AC_E_ARG or AC_E_NOMEM. For tests. */
+ * kernels and no cache, float32 weights as a loader returns them (not a model's: its matrices are
+ * packed); logits [n][n_vocab]. Allocates its buffers. Returns AC_OK, AC_E_ARG or AC_E_NOMEM. For
+ * tests. */
 int ac__forward_reference(const ac__gpt2_weights *w, const int32_t *ids, int n, float *logits, char *err);
 
 /* Builds a model from loaded weights (model.c), taking ownership of *w (zeroed on return, success or
  * not). For tests that make weights in memory. */
 int ac__model_from_weights(ac__gpt2_weights *w, const ac_model_params *p, ac_model **out, char *err);
 
-/* The token embedding row tok ([n_embd]) into out, dequantizing it in int8 mode. */
+/* The token embedding row tok ([n_embd]) into out (from wte, or from the packed or int8 head when
+ * the head is tied). */
 void ac__model_embedding(const ac_model *m, int32_t tok, float *out);
 
 #endif

@@ -9,6 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* y[r][j] (+)= b[j] + sum_i x[r][i] W[i][j] for r < n, W [n_in][n_out] (Conv1D layout): the plain
+ * loops the packed kernels are checked against. */
+static void linear(float *y, int ldy, const float *x, int ldx, const float *W, const float *b, int n, int n_in,
+                   int n_out, int accumulate)
+{
+    for (int r = 0; r < n; r++)
+        for (int j = 0; j < n_out; j++) {
+            float a = 0.0f;
+            for (int i = 0; i < n_in; i++)
+                a += x[(size_t)r * ldx + i] * W[(size_t)i * n_out + j];
+            float v = a + b[j];
+            y[(size_t)r * ldy + j] = accumulate ? y[(size_t)r * ldy + j] + v : v;
+        }
+}
+
 int ac__forward_reference(const ac__gpt2_weights *w, const int32_t *ids, int n, float *logits, char *err)
 {
     const ac__gpt2_dims *d = &w->dims;
@@ -20,7 +35,7 @@ int ac__forward_reference(const ac__gpt2_weights *w, const int32_t *ids, int n, 
             return ac__errorf(err, AC_E_ARG, "reference forward: token id %d out of range", (int)ids[t]);
     for (int l = 0; l < d->n_layer; l++)
         if (!w->layers[l].attn_w)
-            return ac__errorf(err, AC_E_ARG, "reference forward needs the float32 matrices");
+            return ac__errorf(err, AC_E_ARG, "reference forward needs the float32 matrices as loaded (a model's are packed)");
     const ac__kernels *k = &ac__kernels_naive;
     float *h = malloc(sizeof(float) * n * C);        /* [n][C] residual stream */
     float *a = malloc(sizeof(float) * n * C);        /* [n][C] LayerNorm output */
@@ -39,7 +54,7 @@ int ac__forward_reference(const ac__gpt2_weights *w, const int32_t *ids, int n, 
         const ac__gpt2_layer *L = &w->layers[l];
         for (int t = 0; t < n; t++)
             k->layernorm(a + t * C, h + t * C, L->ln_1_w, L->ln_1_b, C, d->ln_eps);
-        k->matmul(qkv, 3 * C, a, C, L->attn_w, L->attn_b, n, C, 3 * C, 0, 3 * C, 0);
+        linear(qkv, 3 * C, a, C, L->attn_w, L->attn_b, n, C, 3 * C, 0);
         for (int hh = 0; hh < H; hh++)
             for (int t = 0; t < n; t++) {
                 const float *q = qkv + t * 3 * C + hh * hd;
@@ -65,16 +80,23 @@ int ac__forward_reference(const ac__gpt2_weights *w, const int32_t *ids, int n, 
                     o[i] = (float)(acc / sum);
                 }
             }
-        k->matmul(h, C, att, C, L->attn_proj_w, L->attn_proj_b, n, C, C, 0, C, 1);
+        linear(h, C, att, C, L->attn_proj_w, L->attn_proj_b, n, C, C, 1);
         for (int t = 0; t < n; t++)
             k->layernorm(a + t * C, h + t * C, L->ln_2_w, L->ln_2_b, C, d->ln_eps);
-        k->matmul(mlp, 4 * C, a, C, L->fc_w, L->fc_b, n, C, 4 * C, 0, 4 * C, 0);
+        linear(mlp, 4 * C, a, C, L->fc_w, L->fc_b, n, C, 4 * C, 0);
         k->gelu(mlp, n * 4 * C, d->gelu);
-        k->matmul(h, C, mlp, 4 * C, L->mlp_proj_w, L->mlp_proj_b, n, 4 * C, C, 0, C, 1);
+        linear(h, C, mlp, 4 * C, L->mlp_proj_w, L->mlp_proj_b, n, 4 * C, C, 1);
     }
     for (int t = 0; t < n; t++)
         k->layernorm(a + t * C, h + t * C, w->ln_f_w, w->ln_f_b, C, d->ln_eps);
-    k->matmul_t(logits, V, a, C, w->lm_head ? w->lm_head : w->wte, n, C, 0, V);
+    const float *head = w->lm_head ? w->lm_head : w->wte; /* [V][C] */
+    for (int t = 0; t < n; t++)
+        for (int v = 0; v < V; v++) {
+            float dot = 0.0f;
+            for (int i = 0; i < C; i++)
+                dot += a[t * C + i] * head[(size_t)v * C + i];
+            logits[(size_t)t * V + v] = dot;
+        }
     free(h), free(a), free(qkv), free(att), free(mlp), free(s);
     return AC_OK;
 }

@@ -40,6 +40,7 @@ static void store_free(ac__kv_store *kv)
     free(kv->qkv);
     free(kv->att);
     free(kv->mlp);
+    ac__q8_act_free(&kv->xq);
     free(kv);
 }
 
@@ -85,7 +86,8 @@ int ac_session_new(const ac_model *m, const ac_session_params *p, ac_session **o
     kv->qkv = calloc(R * 3 * C, sizeof(float));
     kv->att = calloc(R * C, sizeof(float));
     kv->mlp = calloc(R * 4 * C, sizeof(float));
-    if (!kv->data || !kv->ref || !kv->free_list || !kv->slots || !kv->slot_tokens || !kv->slot_blocks ||
+    int xq_failed = m->quantize == AC_QUANT_INT8 && ac__q8_act_alloc(&kv->xq, (int)R, (int)(4 * C));
+    if (xq_failed || !kv->data || !kv->ref || !kv->free_list || !kv->slots || !kv->slot_tokens || !kv->slot_blocks ||
         !kv->rows || !kv->x || !kv->xn || !kv->qkv || !kv->att || !kv->mlp) {
         store_free(kv);
         return ac__errorf(err, AC_E_NOMEM, "out of memory for a session (KV store of %d x %d positions)",
