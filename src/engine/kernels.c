@@ -296,7 +296,6 @@ static inline ac__vf4 ac__vf4_set1(float f)
 #define AC__VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define AC__RT 8
 #define AC__VF(R) ((R) <= 2 ? 8 : (R) == 3 ? 6 : (R) == 4 ? 5 : (R) <= 6 ? 4 : 3)
-#define AC__RT8 4
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))), apply_to = function)
 #else
@@ -305,11 +304,13 @@ static inline ac__vf4 ac__vf4_set1(float f)
 #endif
 #define AC__K(name) name##_avx512
 #define AC__KNAME "avx512"
+#define AC__RT8 4
 #define AC__V8(R) ((R) <= 2 ? 4 : 3)
 #define AC__I8 2
 #include "engine/kernels_fast.inc"
 #undef AC__K
 #undef AC__KNAME
+#undef AC__RT8
 #undef AC__V8
 #undef AC__I8
 #if defined(__clang__)
@@ -322,11 +323,13 @@ static inline ac__vf4 ac__vf4_set1(float f)
 #endif
 #define AC__K(name) name##_avx512vnni
 #define AC__KNAME "avx512vnni"
-#define AC__V8(R) ((R) == 1 ? 8 : (R) == 2 ? 6 : (R) == 3 ? 5 : 4)
+#define AC__RT8 8
+#define AC__V8(R) ((R) == 1 ? 8 : (R) == 2 ? 6 : (R) == 3 ? 5 : (R) <= 6 ? 4 : 3)
 #define AC__I8 3
 #include "engine/kernels_fast.inc"
 #undef AC__K
 #undef AC__KNAME
+#undef AC__RT8
 #undef AC__V8
 #undef AC__I8
 #if defined(__clang__)
@@ -345,7 +348,6 @@ static inline ac__vf4 ac__vf4_set1(float f)
 #undef AC__VFMA
 #undef AC__RT
 #undef AC__VF
-#undef AC__RT8
 #endif
 
 static const ac__kernels *kernel_list[5]; /* best first, NULL-terminated */

@@ -387,7 +387,7 @@ static void layernorm_gelu_exp_match_naive(void)
 static void attention_matches_naive(void)
 {
     const ac__kernels *const *list = ac__kernels_available();
-    const int hds[] = {8, 24, 64, 5, 32};
+    const int hds[] = {8, 24, 64, 5, 32, 128};
     const int npos[] = {1, 15, 16, 17, 50, 129};
     const int H = 3;
     for (size_t a = 0; a < sizeof hds / sizeof hds[0]; a++) {
