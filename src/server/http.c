@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,6 +65,7 @@ static unsigned status_for_code(const char *code)
         return MHD_HTTP_SERVICE_UNAVAILABLE;
     if (!strcmp(code, "internal")) return MHD_HTTP_INTERNAL_SERVER_ERROR;
     if (!strcmp(code, "unauthorized")) return MHD_HTTP_UNAUTHORIZED;
+    if (!strcmp(code, "forbidden")) return MHD_HTTP_FORBIDDEN;
     if (!strcmp(code, "not_found")) return MHD_HTTP_NOT_FOUND;
     if (!strcmp(code, "method_not_allowed")) return MHD_HTTP_METHOD_NOT_ALLOWED;
     return MHD_HTTP_BAD_REQUEST;
@@ -100,6 +102,44 @@ static int authorized(const ac__http *h, struct MHD_Connection *con)
     for (size_t i = 0; i < wl; i++)
         diff |= (unsigned char)(want[i] ^ (i < gl ? got[i] : 0));
     return diff == 0;
+}
+
+/* Without a token, HTTP is open to whoever can reach the loopback address; web pages must not be
+ * among them. A browser sends an Origin header with a cross-site POST (which needs no CORS preflight
+ * when it is text/plain: CSRF, e.g. `learn` writing the user's dictionary), and a page served from a
+ * name that an attacker re-points at 127.0.0.1 (DNS rebinding) sends that name as Host. So without a
+ * token: no Origin header, and Host (when present) must be localhost or a loopback address. Clients
+ * that are not browsers (curl, editors, the OpenAI libraries) send neither. Returns a message for a
+ * refusal, or NULL. */
+static const char *browser_refusal(const ac__http *h, struct MHD_Connection *con)
+{
+    if (h->token[0])
+        return NULL; /* a page cannot know the token */
+    if (MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Origin"))
+        return "requests from web pages (with an Origin header) are refused unless http_token is set";
+    const char *host = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Host");
+    if (!host)
+        return NULL;
+    char name[256];
+    size_t n = strlen(host);
+    if (host[0] == '[') { /* [v6]:port */
+        const char *end = strchr(host, ']');
+        n = end ? (size_t)(end - host - 1) : 0;
+        host++;
+    } else if (strchr(host, ':') == strrchr(host, ':') && strchr(host, ':')) { /* name:port */
+        n = (size_t)(strchr(host, ':') - host);
+    }
+    if (n == 0 || n >= sizeof name)
+        return "the Host header is not a loopback address";
+    memcpy(name, host, n);
+    name[n] = 0;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (!strcasecmp(name, "localhost") || !strcasecmp(name, "localhost.") ||
+        (inet_pton(AF_INET, name, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127) ||
+        (inet_pton(AF_INET6, name, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6)))
+        return NULL;
+    return "the Host header is not a loopback address (set http_token to serve other names)";
 }
 
 /* Runs a protocol request and answers with the socket protocol's JSON. */
@@ -332,6 +372,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *con, const char
     }
     if (!authorized(h, con))
         return respond_error(con, NULL, "unauthorized", "missing or wrong bearer token (Authorization header)");
+    const char *refusal = browser_refusal(h, con);
+    if (refusal)
+        return respond_error(con, NULL, "forbidden", refusal);
     int is_get = !strcmp(method, "GET"), is_post = !strcmp(method, "POST");
     if (!strcmp(url, "/health") || !strcmp(url, "/v1/health") || !strcmp(url, "/v1/info")) {
         if (!is_get && !is_post)
