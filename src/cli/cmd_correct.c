@@ -36,10 +36,10 @@ static void usage(FILE *f)
             "When autocorrectd runs, it corrects each line with its dictionary and language model, unless\n"
             "an option below asks for work in process (--model, --dictionary, --user-dictionary,\n"
             "--no-user-dictionary, --int8, --candidates other than 5) or --no-daemon is given.\n"
-            "Without --model the dictionary alone ranks the corrections in process (word frequencies times an\n"
-            "error model): misspelled non-words are fixed, real-word errors (form/from) are not. With\n"
-            "--model the language model ranks them in context and may fix a real-word error when the\n"
-            "context makes it clear.\n"
+            "Without --model the dictionary alone ranks the corrections in process (word frequencies\n"
+            "times an error model): misspelled non-words are fixed, real-word errors (form/from) are not.\n"
+            "With --model (and in the daemon) the language model ranks them in context and may fix a\n"
+            "real-word error when the context makes it clear.\n"
             "\n"
             "With --json, one object per input line (offsets in bytes of the input line):\n"
             "  {\"text\":\"the corrected line\",\"corrections\":[{\"start\":0,\"end\":3,\"original\":\"teh\",\n"
@@ -227,7 +227,7 @@ static const char *dictionary_path(const ac_cli_route *r, const ac_cli_correct_o
     return r->cfg.dictionary_path[0] && exists(r->cfg.dictionary_path) ? r->cfg.dictionary_path : NULL;
 }
 
-/* The whole command, in process. */
+/* The whole command: through the daemon when it answers, else in process. */
 int ac_cmd_correct(int argc, char **argv)
 {
     ac_cli_route route;
