@@ -92,14 +92,20 @@ static void naive_matmul_q8(float *y, int ldy, const ac__q8_act *x, const ac__q8
         }
 }
 
-/* Quantizes one block of AC__QK values (zero-padded by the caller): q, and returns the scale. */
+/* Quantizes one block of AC__QK values (zero-padded by the caller): q, and returns the scale
+ * max|x| / 127. The maximum in 8 lanes, so the loops vectorise (max is exact in any order). */
 static float quantize_block(int32_t *q, const float *x)
 {
-    float amax = 0.0f;
-    for (int k = 0; k < AC__QK; k++) {
-        float a = fabsf(x[k]);
-        amax = a > amax ? a : amax;
+    float a[AC__QK], m[8];
+    for (int k = 0; k < AC__QK; k++)
+        a[k] = x[k] < 0.0f ? -x[k] : x[k];
+    for (int k = 0; k < 8; k++) {
+        float m0 = a[k] > a[k + 8] ? a[k] : a[k + 8], m1 = a[k + 16] > a[k + 24] ? a[k + 16] : a[k + 24];
+        m[k] = m0 > m1 ? m0 : m1;
     }
+    float amax = 0.0f;
+    for (int k = 0; k < 8; k++)
+        amax = m[k] > amax ? m[k] : amax;
     float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
     for (int k = 0; k < AC__QK; k++)
         q[k] = round_even(x[k] * id);
@@ -450,8 +456,17 @@ void ac__f32_matrix_row(const ac__f32_matrix *m, int j, float *out)
  * round off). */
 static float exact_scale(const float *x, int n, int32_t *q)
 {
+    float m[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) {
+            float a = x[i + k] < 0.0f ? -x[i + k] : x[i + k];
+            m[k] = a > m[k] ? a : m[k];
+        }
     float amax = 0.0f;
-    for (int i = 0; i < n; i++)
+    for (int k = 0; k < 16; k++)
+        amax = m[k] > amax ? m[k] : amax;
+    for (; i < n; i++)
         amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
     if (!(amax > 0.0f) || !isfinite(amax))
         return 0.0f;
@@ -459,8 +474,7 @@ static float exact_scale(const float *x, int n, int32_t *q)
     const float cand[5] = {s0, lo, hi, nextafterf(lo, 0.0f), nextafterf(hi, INFINITY)};
     for (int c = 0; c < 5; c++) {
         const float s = cand[c];
-        int i = 0;
-        for (; i < n; i++) {
+        for (i = 0; i < n; i++) {
             float t = x[i] / s;
             if (!(fabsf(t) <= 127.5f))
                 break;
@@ -488,8 +502,9 @@ int ac__q8_matrix_quantize(ac__q8_matrix *m, const float *w, size_t si, size_t s
     float *cols = malloc((size_t)AC__NP * m->n_in_pad * sizeof(float)); /* [NP][n_in_pad] one panel */
     int32_t *qi = malloc((size_t)m->n_in_pad * sizeof(int32_t));        /* [n_in_pad] one output */
     float *di = malloc((size_t)nb * sizeof(float));                       /* [nb] */
-    if (!m->q || !m->d || !cols || !qi || !di) {
-        free(cols), free(qi), free(di);
+    uint8_t *qb = malloc((size_t)m->n_in_pad);                             /* [n_in_pad] q + 128 */
+    if (!m->q || !m->d || !cols || !qi || !di || !qb) {
+        free(cols), free(qi), free(di), free(qb);
         ac__q8_matrix_free(m);
         return -1;
     }
@@ -501,10 +516,16 @@ int ac__q8_matrix_quantize(ac__q8_matrix *m, const float *w, size_t si, size_t s
         const int j0 = p * AC__NP, nc = n_out - j0 < AC__NP ? n_out - j0 : AC__NP;
         /* gather the panel's outputs as rows, reading w along its contiguous axis */
         memset(cols, 0, (size_t)AC__NP * m->n_in_pad * sizeof(float));
-        if (sj == 1)
-            for (int i = 0; i < n_in; i++)
+        if (sj == 1) /* 16 x 16 tiles: rows of w read whole, rows of cols written whole */
+            for (int i0 = 0; i0 < n_in; i0 += 16) {
+                const int ni = n_in - i0 < 16 ? n_in - i0 : 16;
+                float t[AC__NP][16];
+                for (int i = 0; i < ni; i++)
+                    for (int c = 0; c < nc; c++)
+                        t[c][i] = w[(size_t)(i0 + i) * si + (size_t)(j0 + c)];
                 for (int c = 0; c < nc; c++)
-                    cols[(size_t)c * m->n_in_pad + i] = w[(size_t)i * si + (size_t)(j0 + c)];
+                    memcpy(cols + (size_t)c * m->n_in_pad + i0, t[c], (size_t)ni * sizeof(float));
+            }
         else
             for (int c = 0; c < nc; c++)
                 for (int i = 0; i < n_in; i++)
@@ -524,22 +545,34 @@ int ac__q8_matrix_quantize(ac__q8_matrix *m, const float *w, size_t si, size_t s
                 for (int kb = 0; kb < nb; kb++)
                     di[kb] = quantize_block(qi + kb * AC__QK, x + kb * AC__QK);
             }
-            for (int i = 0; i < n_in; i++) {
-                double e = (double)x[i] - (double)((float)qi[i] * di[i / AC__QK]);
-                err2 += e * e;
-                sum2 += (double)x[i] * x[i];
+            /* the error, per block in float (then summed in double) so the loop vectorises; x is
+             * zero past n_in, and so is q */
+            for (int kb = 0; kb < nb; kb++) {
+                float e2[AC__QK], x2[AC__QK];
+                for (int k = 0; k < AC__QK; k++) {
+                    const float v = x[kb * AC__QK + k], e = v - (float)qi[kb * AC__QK + k] * di[kb];
+                    e2[k] = e * e;
+                    x2[k] = v * v;
+                }
+                float se = 0.0f, sx = 0.0f;
+                for (int k = 0; k < AC__QK; k++)
+                    se += e2[k], sx += x2[k];
+                err2 += se;
+                sum2 += sx;
             }
+            /* scatter: 4 consecutive inputs of this output side by side with the panel's others */
+            for (int i = 0; i < m->n_in_pad; i++)
+                qb[i] = (uint8_t)(qi[i] + 128);
             for (int kb = 0; kb < nb; kb++) {
                 dp[(size_t)kb * AC__NP + c] = di[kb];
-                for (int k = 0; k < AC__QK; k++)
-                    qp[((size_t)kb * (AC__QK / 4) + k / 4) * (AC__NP * 4) + (size_t)c * 4 + k % 4] =
-                        (uint8_t)(qi[kb * AC__QK + k] + 128);
+                for (int g = 0; g < AC__QK / 4; g++)
+                    memcpy(qp + ((size_t)kb * (AC__QK / 4) + g) * (AC__NP * 4) + (size_t)c * 4, qb + kb * AC__QK + g * 4, 4);
             }
         }
     }
     m->rel_rms = sum2 > 0.0 ? sqrt(err2 / sum2) : 0.0;
     m->exact = n_out > 0 && n_exact == n_out;
-    free(cols), free(qi), free(di);
+    free(cols), free(qi), free(di), free(qb);
     return 0;
 }
 
