@@ -2,10 +2,17 @@
  *
  *   bench_engine                       kernel report: each kernel table's speed on the matrix
  *                                      shapes of a prefill and of a decoded token
- *   bench_engine --model PATH [--threads N] [--int8] [--prefill 128] [--decode 32] [--reps 5]
- *                                      one model: ms per prefill of N tokens (logits of the last),
+ *   bench_engine --model PATH [--threads N] [--int8] [--prefill 128] [--decode 32] [--beams 5]
+ *                [--reps 5]            one model: ms per prefill of N tokens (logits of the last),
  *                                      ms per decoded token with the cache, ms per step of a batch
- *                                      of 4 beams; one JSON line on stdout
+ *                                      of `beams` sessions forked from the prompt
+ *                                      (ac_session_decode_batch); one JSON line on stdout
+ *   bench_engine --model PATH --perplexity TOKENS [--tokens 50000] [--block 256] [--stride 128]
+ *                [--threads N]         perplexity of the model over a token file (little-endian
+ *                                      uint16 ids, as data/tokens/valid.bin) in float32 and in int8 (made
+ *                                      at load), and their relative difference; one JSON line. Windows
+ *                                      of `block` tokens moved by `stride`, each scoring only the tokens
+ *                                      no earlier window scored (as python/eval_lm.py)
  *
  * bench/bench_engine.sh runs the second form over the benchmark models and beside ONNX Runtime.
  * Times are medians over the repetitions (the machines are noisy).
@@ -14,6 +21,7 @@
 #include "engine/kernels.h"
 #include "engine/model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,16 +112,107 @@ static int kernel_report(void)
     return 0;
 }
 
+/* Total negative log-likelihood (nats) of ids[1..n) under m, and the number of tokens scored, by
+ * windows of `block` tokens moved by `stride` (each scores the tokens no earlier window scored). */
+static int nll_of(const ac_model *m, const int32_t *ids, int n, int block, int stride, ac_threadpool *tp,
+                  double *nll, long *n_scored, char *err)
+{
+    const int V = ac_model_dims(m).n_vocab;
+    ac_session_params sp = ac_session_default_params();
+    sp.n_ctx = block;
+    sp.n_batch = block;
+    ac_session *s;
+    int rc = ac_session_new(m, &sp, &s, err);
+    if (rc)
+        return rc;
+    float *logits = malloc(sizeof(float) * (size_t)block * V);
+    *nll = 0.0;
+    *n_scored = 0;
+    int scored_to = 0; /* ids[1..scored_to] are scored */
+    for (int start = 0; scored_to < n - 1; start += stride) {
+        int len = n - start < block ? n - start : block;
+        if ((rc = ac_session_rewind(s, 0, err)) || (rc = ac_session_prefill(s, ids + start, len, tp, logits, 1, err)))
+            break;
+        for (int t = 0; t + 1 < len; t++) { /* row t predicts ids[start + t + 1] */
+            int target = start + t + 1;
+            if (target <= scored_to)
+                continue;
+            float *row = logits + (size_t)t * V;
+            ac_logprobs_from_logits(row, V);
+            *nll -= row[ids[target]];
+            (*n_scored)++;
+        }
+        scored_to = start + len - 1;
+    }
+    free(logits);
+    ac_session_free(s);
+    return rc;
+}
+
+static int perplexity_report(const char *path, const char *tokens, long max_tokens, int block, int stride,
+                             int threads)
+{
+    FILE *f = fopen(tokens, "rb");
+    if (!f) {
+        fprintf(stderr, "bench_engine: cannot open %s\n", tokens);
+        return 1;
+    }
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)max_tokens);
+    long n = 0;
+    unsigned char b2[2];
+    while (n < max_tokens && fread(b2, 1, 2, f) == 2)
+        ids[n++] = (int32_t)(b2[0] | b2[1] << 8);
+    fclose(f);
+    char err[AC_ERR_SIZE];
+    ac_threadpool *tp = ac_threadpool_new(threads);
+    double ppl[2], secs[2];
+    long scored = 0;
+    for (int q = 0; q < 2; q++) {
+        ac_model_params mp = ac_model_default_params();
+        mp.quantize = q ? AC_QUANT_INT8 : AC_QUANT_F32;
+        ac_model *m;
+        if (ac_model_load(path, &mp, &m, err)) {
+            fprintf(stderr, "bench_engine: %s\n", err);
+            return 1;
+        }
+        const ac_dims d = ac_model_dims(m);
+        for (long i = 0; i < n; i++)
+            if (ids[i] >= d.n_vocab) {
+                fprintf(stderr, "bench_engine: %s: token %ld is %d, outside the vocabulary [0, %d)\n", tokens, i,
+                        (int)ids[i], d.n_vocab);
+                return 1;
+            }
+        int bl = block < d.n_ctx ? block : d.n_ctx, st = stride < bl ? stride : bl;
+        double nll, t0 = ac_now();
+        if (nll_of(m, ids, (int)n, bl, st, tp, &nll, &scored, err)) {
+            fprintf(stderr, "bench_engine: %s\n", err);
+            return 1;
+        }
+        secs[q] = ac_now() - t0;
+        ppl[q] = exp(nll / (double)(scored ? scored : 1));
+        ac_model_free(m);
+    }
+    printf("{\"model\":\"%s\",\"tokens_file\":\"%s\",\"tokens\":%ld,\"scored\":%ld,\"block\":%d,\"stride\":%d,"
+           "\"ppl_f32\":%.4f,\"ppl_int8\":%.4f,\"int8_vs_f32\":%+.4f%%,\"seconds_f32\":%.1f,\"seconds_int8\":%.1f}\n",
+           path, tokens, n, scored, block, stride, ppl[0], ppl[1], 100.0 * (ppl[1] / ppl[0] - 1.0), secs[0], secs[1]);
+    ac_threadpool_free(tp);
+    free(ids);
+    return 0;
+}
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_engine [--model PATH [--threads N] [--int8] [--prefill N] [--decode N] "
-                    "[--reps N]]\n");
+    fprintf(stderr, "usage: bench_engine [--model PATH [--threads N] [--int8] [--prefill N] [--decode N] [--beams N] "
+                    "[--reps N]]\n"
+                    "       bench_engine --model PATH --perplexity TOKENS [--tokens 50000] [--block 256] [--stride 128] "
+                    "[--threads N]\n");
 }
 
 int main(int argc, char **argv)
 {
-    const char *path = NULL;
-    int threads = 1, int8 = 0, n_prefill = 128, n_decode = 32, reps = 5, n_beams = 4;
+    const char *path = NULL, *ppl_file = NULL;
+    int threads = 1, int8 = 0, n_prefill = 128, n_decode = 32, reps = 5, n_beams = 5, block = 256, stride = 128;
+    long max_tokens = 50000;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -131,6 +230,14 @@ int main(int argc, char **argv)
             n_beams = atoi(argv[++i]);
         else if (!strcmp(a, "--reps") && v)
             reps = atoi(argv[++i]);
+        else if (!strcmp(a, "--perplexity") && v)
+            ppl_file = argv[++i];
+        else if (!strcmp(a, "--tokens") && v)
+            max_tokens = atol(argv[++i]);
+        else if (!strcmp(a, "--block") && v)
+            block = atoi(argv[++i]);
+        else if (!strcmp(a, "--stride") && v)
+            stride = atoi(argv[++i]);
         else {
             usage();
             return 2;
@@ -138,7 +245,14 @@ int main(int argc, char **argv)
     }
     if (!path)
         return kernel_report();
-    if (threads < 1 || n_prefill < 1 || n_decode < 1 || reps < 1 || reps > 100) {
+    if (ppl_file) {
+        if (max_tokens < 2 || block < 2 || stride < 1 || stride > block || threads < 1) {
+            usage();
+            return 2;
+        }
+        return perplexity_report(path, ppl_file, max_tokens, block, stride, threads);
+    }
+    if (threads < 1 || n_prefill < 1 || n_decode < 1 || reps < 1 || reps > 100 || n_beams < 1 || n_beams > 8) {
         usage();
         return 2;
     }
@@ -153,14 +267,14 @@ int main(int argc, char **argv)
     }
     double load_s = ac_now() - t0;
     ac_dims d = ac_model_dims(m);
-    if (n_prefill + n_decode > d.n_ctx) {
+    if (n_prefill + n_decode + 8 > d.n_ctx) {
         fprintf(stderr, "bench_engine: %d + %d tokens do not fit n_ctx %d\n", n_prefill, n_decode, d.n_ctx);
         return 1;
     }
     ac_threadpool *tp = ac_threadpool_new(threads);
-    int32_t *ids = malloc(sizeof(int32_t) * (n_prefill + n_decode));
+    int32_t *ids = malloc(sizeof(int32_t) * (n_prefill + n_decode + 8));
     unsigned s = 7;
-    for (int i = 0; i < n_prefill + n_decode; i++) {
+    for (int i = 0; i < n_prefill + n_decode + 8; i++) {
         s = s * 1103515245u + 12345u;
         ids[i] = (int32_t)((s >> 16) % (unsigned)d.n_vocab);
     }
@@ -191,12 +305,12 @@ int main(int argc, char **argv)
             if (rep)
                 td_ms[nd++] = (ac_now() - a) * 1e3;
         }
-        /* 4 beams forked from the prompt, decoding together */
+        /* beams forked from the prompt, decoding together */
         ac_session_rewind(sess, n_prefill, err);
         ac_session *beams[8] = {sess};
         for (int k = 1; k < n_beams; k++)
             ac_session_fork(sess, &beams[k], err);
-        for (int i = 0; i < n_decode / 4 + 1; i++) {
+        for (int i = 0; i < n_decode; i++) {
             int32_t next[8];
             for (int k = 0; k < n_beams; k++)
                 next[k] = ids[i + k];
@@ -209,9 +323,10 @@ int main(int argc, char **argv)
             ac_session_free(beams[k]);
     }
     printf("{\"model\":\"%s\",\"threads\":%d,\"quant\":\"%s\",\"kernels\":\"%s\",\"load_s\":%.3f,"
-           "\"prefill_tokens\":%d,\"prefill_ms\":%.3f,\"decode_ms\":%.3f,\"batch4_ms\":%.3f,\"weight_mb\":%.1f}\n",
-           path, threads, int8 ? "int8" : "f32", m->k->name, load_s, n_prefill, median(tp_ms, reps),
-           median(td_ms, nd), median(tb_ms, nb), ac_model_weight_bytes(m) / 1e6);
+           "\"prefill_tokens\":%d,\"prefill_ms\":%.3f,\"decode_ms\":%.3f,\"beams\":%d,\"batch_ms\":%.3f,"
+           "\"weight_mb\":%.1f}\n",
+           path, threads, int8 ? "int8" : "f32", m->k->name, load_s, n_prefill, median(tp_ms, reps), median(td_ms, nd),
+           n_beams, median(tb_ms, nb), ac_model_weight_bytes(m) / 1e6);
     ac_session_free(sess);
     ac_threadpool_free(tp);
     ac_model_free(m);

@@ -5,18 +5,22 @@
 # and d512 x 8 (vocab 8192), and GPT-2 124M (vocab 50257). For 1 and 2 threads, a table of:
 #   C prefill   ms for a 128-token prefill (logits of the last position), f32 and int8
 #   C decode    ms per token decoded with the KV cache, f32 and int8 (after the 128-token prompt)
-#   C beams     ms per step of 4 beams decoded in one batch (f32)
+#   C beams     ms per step of 5 beams decoded in one batch (ac_session_decode_batch), f32 and int8,
+#               and that over one decode (reading the weights once for the batch keeps it low)
 #   ORT         onnxruntime-node on the same model: a no-cache forward of the 128-token window
 #               (model.onnx, what the seed ran per token) and a token with past_key_values
 #               (model_past.onnx), same thread count
 # and the ratios (bigger = C faster): ORT no-cache / C prefill, ORT no-cache / C decode (the target
 # is >= 10), ORT past / C decode. Medians over repetitions; compare only numbers from one run.
-# Options (environment): BENCH_MODELS="d256x6 d512x8 gpt2-124m", BENCH_THREADS="1 2".
+# Options (environment): BENCH_MODELS="d256x4 d256x6 d512x8 gpt2-124m", BENCH_THREADS="1 2".
+# With models/default/model.onnx (or data/train/default exported by hand) and data/tokens/valid.bin,
+# also the perplexity of float32 and int8 over 50k held-out tokens (BENCH_PPL_MODEL=PATH picks the
+# model, BENCH_PPL_TOKENS the count).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 PY=${PYTHON:-/usr/bin/python3}
-MODELS=${BENCH_MODELS:-"d256x6 d512x8 gpt2-124m"}
+MODELS=${BENCH_MODELS:-"d256x4 d256x6 d512x8 gpt2-124m"}
 THREADS=${BENCH_THREADS:-"1 2"}
 BIN=$BUILD/bench/bench_engine
 out=$(mktemp)
@@ -43,7 +47,7 @@ for m in $MODELS; do
   for t in $THREADS; do
     for q in "" --int8; do
       # shellcheck disable=SC2086
-      line=$("$BIN" --model "$dir/model.safetensors" --threads "$t" --reps $reps --decode 32 $q) || exit 1
+      line=$("$BIN" --model "$dir/model.safetensors" --threads "$t" --reps $reps --decode 32 --beams 5 $q) || exit 1
       echo "{\"name\":\"$m\",\"c\":$line}" >> "$out"
     done
     if [ $ort = 1 ]; then
@@ -65,18 +69,26 @@ for line in open(sys.argv[1]):
         rows.setdefault((o["name"], o["ort"]["threads"]), {})["ort"] = o["ort"]
 def f(x): return "%.2f" % x if x is not None else "-"
 def r(a, b): return "%.1fx" % (a / b) if a is not None and b else "-"
-print("| model | threads | C prefill 128 f32 / int8 (ms) | ORT no-cache 128 (ms) | ORT/C prefill "
-      "| C decode f32 / int8 (ms/token) | C 4 beams/step f32 (ms) | ORT past (ms/token) "
-      "| ORT no-cache / C decode f32, int8 | ORT past / C decode f32 |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| model | threads | C prefill 128 f32 / int8 (ms) | ORT no-cache 128 (ms) | ORT/C prefill f32 "
+      "| C decode f32 / int8 (ms/token) | C 5 beams/step f32 / int8 (ms) | 5 beams / 1 decode f32, int8 "
+      "| ORT past (ms/token) | ORT no-cache / C decode f32, int8 | ORT past / C decode f32 |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for (name, t), v in rows.items():
     f32, q8, ort = v.get("f32"), v.get("int8"), v.get("ort", {})
     nc, past = ort.get("nocache_ms"), ort.get("past_decode_ms")
-    print("| %s | %d | %s / %s | %s | %s | %s / %s | %s | %s | %s, %s | %s |" % (
+    print("| %s | %d | %s / %s | %s | %s | %s / %s | %s / %s | %s, %s | %s | %s, %s | %s |" % (
         name, t, f(f32["prefill_ms"]), f(q8["prefill_ms"]), f(nc), r(nc, f32["prefill_ms"]),
-        f(f32["decode_ms"]), f(q8["decode_ms"]), f(f32["batch4_ms"]), f(past),
+        f(f32["decode_ms"]), f(q8["decode_ms"]), f(f32["batch_ms"]), f(q8["batch_ms"]),
+        r(f32["batch_ms"], f32["decode_ms"]), r(q8["batch_ms"], q8["decode_ms"]), f(past),
         r(nc, f32["decode_ms"]), r(nc, q8["decode_ms"]), r(past, f32["decode_ms"])))
 first = next(iter(rows.values()))
 print("\nkernels: %s; machine load during the run (1-minute average): %s" % (
     first["f32"]["kernels"], open("/proc/loadavg").read().split()[0] if True else "?"))
 PYEOF
+
+ppl_model=${BENCH_PPL_MODEL:-models/default/model.onnx}
+if [ -f "$ppl_model" ] && [ -f data/tokens/valid.bin ]; then
+  echo
+  echo "Perplexity over data/tokens/valid.bin (float32, then int8 made at load):"
+  "$BIN" --model "$ppl_model" --perplexity data/tokens/valid.bin --tokens "${BENCH_PPL_TOKENS:-50000}" || exit 1
+fi
