@@ -24,8 +24,8 @@ START = {
 }
 # with --model: the language-model parameters (no effect without one)
 LM_START = {
-    "lm_weight": 1.0, "lm_unigram_weight": 0.0, "unknown_penalty": -6.0, "real_word_margin": 5.0,
-    "lm_skip_posterior": 0.95,
+    "lm_weight": 1.75, "lm_unigram_weight": -0.75, "unknown_penalty": -5.5, "real_word_margin": 2.0,
+    "lm_skip_posterior": 0.94,
 }
 STEPS = [-1.0, -0.5, 0.5, 1.0]
 SCALE = {"unigram_weight": 0.5, "lm_weight": 0.25, "lm_unigram_weight": 0.25, "lm_skip_posterior": 0.02}

@@ -182,7 +182,8 @@ typedef struct ac_correct_params {
     float unigram_weight;     /* weight of log P(candidate) when there is no context scorer */
     float lm_weight;          /* lambda: weight of the context scorer's log-probabilities */
     float lm_unigram_weight;  /* with a scorer: weight of log P(candidate) from the dictionary added
-                                 to the scorer's (a small model knows rare words less well) */
+                                 to lm_weight * the scorer's; negative (the default) with lm_weight
+                                 above 1 favours what the context adds over plain frequency */
     float unknown_logp;       /* log P(a real word missing from the dictionary), the "keep" option's
                                  language score for an unknown word without a scorer */
     float unknown_penalty;    /* with a scorer: added to "keep" for a word missing from the dictionary */

@@ -441,6 +441,8 @@ static void scorer_changes_ranking(void)
     struct fake_lm likes_car = {{"car", "cat"}, {-2.0f, -9.0f}, 0, "", ""};
     p.scorer.score = fake_score;
     p.scorer.user = &likes_car;
+    p.lm_weight = 1.0f;          /* the language score is the scorer's, nothing else */
+    p.lm_unigram_weight = 0.0f;
     n = ac_correct_word(d, "I drove the ", 12, "cay", 3, NULL, 0, &p, c, 8, err);
     CHECK(n >= 2 && !strcmp(c[0].text, "car") && !strcmp(c[1].text, "cat"));
     CHECK(n >= 1 && c[0].language == -2.0f);

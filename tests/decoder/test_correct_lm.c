@@ -135,6 +135,8 @@ static void ranking_follows_the_model(void)
     ac_lm_scorer *lm;
     CHECKF(ac_lm_scorer_new(model, bpe, NULL, &lm, err) == AC_OK, "%s", err);
     p.scorer = ac_lm_scorer_context(lm);
+    p.lm_weight = 1.0f;          /* the language score is the model's log-probability, nothing else */
+    p.lm_unigram_weight = 0.0f;
     n = ac_correct_word(d, left, strlen(left), "cax", 3, NULL, 0, &p, c, 8, err);
     CHECK(n == 4);
     if (n == 4) {
