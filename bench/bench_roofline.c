@@ -8,8 +8,10 @@
  *   bench_roofline --model PATH [--threads N] [--int8] [--prefill 128] [--decode 32] [--reps 5]
  *       the engine on one model file: ms per decoded token (after a prompt of `prefill` tokens), ms
  *       per prefill of `prefill` tokens with the logits of the last position (what the daemon runs)
- *       and with the logits of every position (what a no-cache ONNX graph computes), and the byte
- *       and multiply-add counts that turn them into shares of the limits. One JSON line.
+ *       and with the logits of every position (what a no-cache ONNX graph computes), the byte and
+ *       multiply-add counts that turn them into shares of the limits, and the memory the model
+ *       added to the process (VmRSS after the load, and after the runs: with a session's scratch and
+ *       the KV cache it touched), beside the weights' size. One JSON line.
  *   bench_roofline --openblas [--threads 1]
  *       OpenBLAS's sgemm (loaded with dlopen, when installed) beside the engine's float32 kernel
  *       on the prefill shapes of GPT-2 and of the default model, one thread. A table.
@@ -273,18 +275,34 @@ static int machine_report(int threads)
 
 /* -------------------------------------------------------------------------------- one model */
 
+/* This process's resident memory in bytes (VmRSS), 0 if unknown. */
+static double rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kb = atof(line + 6);
+    if (f)
+        fclose(f);
+    return kb * 1024;
+}
+
 static int model_report(const char *path, int threads, int int8, int n_prefill, int n_decode, int reps)
 {
     char err[AC_ERR_SIZE];
     ac_model_params mp = ac_model_default_params();
     mp.quantize = int8 ? AC_QUANT_INT8 : AC_QUANT_F32;
     ac_model *m;
+    const double rss0 = rss_bytes();
     double t0 = ac_now();
     if (ac_model_load(path, &mp, &m, err)) {
         fprintf(stderr, "bench_roofline: %s\n", err);
         return 1;
     }
     double load_s = ac_now() - t0;
+    const double rss_loaded = rss_bytes() - rss0;
     const ac_dims d = ac_model_dims(m);
     if (n_prefill + n_decode > d.n_ctx) {
         fprintf(stderr, "bench_roofline: %d + %d tokens do not fit n_ctx %d\n", n_prefill, n_decode, d.n_ctx);
@@ -340,10 +358,12 @@ static int model_report(const char *path, int threads, int int8, int n_prefill, 
     printf("{\"model\":\"%s\",\"threads\":%d,\"quant\":\"%s\",\"kernels\":\"%s\",\"load_ms\":%.1f,"
            "\"weight_bytes_token\":%.0f,\"kv_bytes_token\":%.0f,\"decode_ms\":%.4f,\"prefill_tokens\":%d,"
            "\"prefill_last_ms\":%.3f,\"prefill_all_ms\":%.3f,\"flops_last\":%.0f,\"flops_all\":%.0f,"
-           "\"layer_params\":%.0f,\"head_params\":%.0f}\n",
+           "\"layer_params\":%.0f,\"head_params\":%.0f,\"weight_bytes\":%zu,\"rss_loaded\":%.0f,"
+           "\"rss_after_runs\":%.0f}\n",
            path, threads, int8 ? "int8" : "f32", ac_model_kernels(m), load_s * 1e3, mat_bytes, kv_bytes,
            median(td, nd), n_prefill, median(tl, reps), median(ta, reps), 2 * macs_last, 2 * macs_all, layer_params,
-           head_params);
+           head_params, ac_model_weight_bytes(m), rss_loaded,
+           rss_bytes() - rss0 - (double)n_prefill * d.n_vocab * sizeof(float) /* this program's logits */);
     ac_session_free(sess);
     ac_threadpool_free(tp);
     ac_model_free(m);

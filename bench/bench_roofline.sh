@@ -122,6 +122,19 @@ for key in order:
     print("| %s | %d | %s | %.1f | %s | %s | %s | %.1f | %s | %s | %s |" % (
         name, t, ms(f["prefill_last_ms"]), fl, pct(fl / pk), ms(q["prefill_last_ms"]), ms(f["prefill_all_ms"]), fa,
         pct(fa / pk), ms(q["prefill_all_ms"]), ocols))
+print()
+print("Memory the model adds to the process (VmRSS after loading; after the runs, with a session's KV cache "
+      "of %d positions and scratch), against the weights the forward pass reads:" % (rows[order[0]]["f32"]["prefill_tokens"] + 32))
+print("| model | quant | weights MB | RSS after load MB | x weights | RSS after runs MB | x weights | load ms |")
+print("|---|---|---|---|---|---|---|---|")
+for key in order:
+    if key[1] != min(machine):
+        continue
+    for qn in ("f32", "int8"):
+        c = rows[key][qn]
+        w = c["weight_bytes"]
+        print("| %s | %s | %.1f | %.1f | %.2f | %.1f | %.2f | %.0f |" % (key[0], qn, w / 1e6, c["rss_loaded"] / 1e6,
+              c["rss_loaded"] / w, c["rss_after_runs"] / 1e6, c["rss_after_runs"] / w, c["load_ms"]))
 first = rows[order[0]]["f32"]
 print("\nkernels: %s; load during the run (1-minute average): %s" % (first["kernels"], open("/proc/loadavg").read().split()[0]))
 PYEOF
