@@ -58,6 +58,7 @@ static int set_param(ac_correct_params *p, const char *arg)
         {"max_distance", NULL, &p->max_distance},
         {"lm_candidates", NULL, &p->lm_candidates},
         {"right_words", NULL, &p->right_words},
+        {"dictionary_veto", NULL, &p->dictionary_veto},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         if (strlen(table[i].name) == n && !strncmp(table[i].name, arg, n)) {

@@ -194,6 +194,9 @@ typedef struct ac_correct_params {
     float lm_skip_posterior;  /* with a scorer: a non-word whose best candidate has at least this
                                  posterior by the dictionary alone is decided without the scorer
                                  (saves its cost on clear typos); 1 = always ask the scorer */
+    int dictionary_veto;      /* with a scorer: a non-word is corrected only if the dictionary alone
+                                 would correct it too (the scorer still picks the replacement);
+                                 halves the correct words broken for ~1 point of typos fixed */
     ac_error_model error_model;
     ac_context_scorer scorer; /* scorer.score NULL: dictionary only */
 } ac_correct_params;

@@ -39,6 +39,7 @@ ac_correct_params ac_correct_default_params(void)
         .capital_keep = 6.5f,
         .min_posterior = 0.0f,
         .lm_skip_posterior = 0.94f,
+        .dictionary_veto = 1,
         .error_model = ac_error_model_default(),
         .scorer = {NULL, NULL},
     };
@@ -291,6 +292,7 @@ static int rank_word(const ac_dict *d, const ac_correct_params *p, const char *l
     float keep_lang = known ? (float)(log((double)d->words[id].count + 0.5) - d->log_total) : p->unknown_logp;
     float keep = p->error_model.keep + p->unigram_weight * keep_lang + keep_bonus;
     int scored = 0;
+    int dict_says_fix = c.top[0].rank > keep;  /* the dictionary-only verdict, for dictionary_veto */
     if (have_scorer && !known && p->lm_skip_posterior < 1.0f) {
         double mx = keep > c.top[0].rank ? keep : c.top[0].rank, sum = exp(keep - mx);
         for (int i = 0; i < c.n; i++)
@@ -356,7 +358,7 @@ static int rank_word(const ac_dict *d, const ac_correct_params *p, const char *l
         o->distance = c.top[i].distance;
     }
     v->n = m;
-    v->correct = m > 0 && c.top[0].score > keep && out[0].text[0] &&
+    v->correct = m > 0 && c.top[0].score > keep && out[0].text[0] && (known || !p->dictionary_veto || dict_says_fix) &&
                  exp(out[0].score) >= p->min_posterior;
     return m;
 }
