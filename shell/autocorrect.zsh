@@ -22,6 +22,7 @@
 #   AUTOCORRECT_CHECK_COMMAND     1: ask before running an obvious command-name typo, 0
 #   AUTOCORRECT_CORRECT_TIMEOUT   seconds the correction key waits for the daemon, 0.5
 #   AUTOCORRECT_DISABLE           1: no requests, no ghost text (the keys keep their normal widgets)
+#   AUTOCORRECT_DEBUG_LOG         a file: one line per request and reply (ids and counts, no text)
 #
 # Names: every function and widget starts with `_autocorrect` (widgets starting with `_` are left
 # alone by zsh-autosuggestions' widget wrapping); state lives in `_autocorrect_*` globals.
@@ -43,6 +44,7 @@ typeset -g  _autocorrect_fd=''          # the daemon connection, '' when closed
 typeset -g  _autocorrect_rbuf=''        # bytes read and not yet a whole line
 typeset -gi _autocorrect_seq=0          # id of the newest request sent
 typeset -gi _autocorrect_inflight=0     # requests sent and not answered yet
+typeset -gi _autocorrect_wanted=0       # a completion request waits for the replies to come in
 typeset -gF _autocorrect_oldest=0       # when the oldest unanswered request was sent
 typeset -gF _autocorrect_retry_at=0     # no reconnect before this time (after a failure)
 typeset -g  _autocorrect_req_line=''    # the line of the newest complete request
@@ -82,6 +84,11 @@ typeset -g  _autocorrect_socket_default=''
       _autocorrect_socket_default=${TMPDIR:-/tmp}/autocorrect-$UID/autocorrect.sock
     fi
   fi
+}
+
+_autocorrect_log() {
+  [[ -n $AUTOCORRECT_DEBUG_LOG ]] && print -r -- "$EPOCHREALTIME $*" >>$AUTOCORRECT_DEBUG_LOG
+  return 0
 }
 
 # --- JSON ----------------------------------------------------------------------------------------
@@ -187,6 +194,7 @@ _autocorrect_json_completions() {
 
 _autocorrect_disconnect() {
   emulate -L zsh
+  _autocorrect_log "disconnect fd=$_autocorrect_fd inflight=$_autocorrect_inflight"
   if [[ -n $_autocorrect_fd ]]; then
     zle -F $_autocorrect_fd 2>/dev/null
     exec {_autocorrect_fd}>&-
@@ -194,6 +202,7 @@ _autocorrect_disconnect() {
   _autocorrect_fd=''
   _autocorrect_rbuf=''
   _autocorrect_inflight=0
+  _autocorrect_wanted=0
 }
 
 # Opens the connection if it is not open. A missing socket or a refused connection returns 1 at
@@ -210,7 +219,19 @@ _autocorrect_connect() {
   _autocorrect_fd=$REPLY
   _autocorrect_rbuf=''
   _autocorrect_inflight=0
+  _autocorrect_log "connect fd=$_autocorrect_fd"
   zle -F -w $_autocorrect_fd _autocorrect_readable
+  return 0
+}
+
+# Drops the connection when requests have been waiting 3 seconds without a reply (a hung daemon).
+# Returns 1 when it did.
+_autocorrect_check_hung() {
+  if (( _autocorrect_inflight > 0 && EPOCHREALTIME - _autocorrect_oldest > 3 )); then
+    _autocorrect_disconnect
+    _autocorrect_retry_at=$(( EPOCHREALTIME + 2 ))
+    return 1
+  fi
   return 0
 }
 
@@ -220,10 +241,8 @@ _autocorrect_send() {
   emulate -L zsh
   _autocorrect_connect || return 1
   if (( _autocorrect_inflight >= 16 )); then
-    if (( EPOCHREALTIME - _autocorrect_oldest > 3 )); then
-      _autocorrect_disconnect
-      _autocorrect_retry_at=$(( EPOCHREALTIME + 2 ))
-    fi
+    _autocorrect_log "not sent: inflight=$_autocorrect_inflight"
+    _autocorrect_check_hung
     return 1
   fi
   # A daemon that went away since the last reply: notice it before writing (no SIGPIPE).
@@ -244,7 +263,23 @@ _autocorrect_send() {
     data=${data[n+1,-1]}
   done
   (( _autocorrect_inflight++ == 0 )) && _autocorrect_oldest=$EPOCHREALTIME
+  _autocorrect_log "sent ${1[1,20]} inflight=$_autocorrect_inflight"
   return 0
+}
+
+# Asks for a completion of the line if it wants one: cursor at the end, not blank, not too long.
+# While 4 requests are unanswered (typing faster than the daemon answers, or a hung daemon) it
+# only notes that the line wants one: the next reply sends it, so a burst of keys costs few requests.
+_autocorrect_maybe_request() {
+  emulate -L zsh
+  _autocorrect_wanted=0
+  (( CURSOR == $#BUFFER && $#BUFFER >= ${AUTOCORRECT_MIN_CHARS:-1} \
+     && $#BUFFER <= ${AUTOCORRECT_MAX_CHARS:-1000} )) && [[ $BUFFER == *[^[:space:]]* ]] || return
+  if [[ -n $_autocorrect_fd ]] && (( _autocorrect_inflight >= 4 )); then
+    _autocorrect_check_hung && _autocorrect_wanted=1
+    return
+  fi
+  _autocorrect_request_completion
 }
 
 # The request for the current line (the whole line as `before`, ending at the end of the line).
@@ -270,7 +305,7 @@ _autocorrect_request_completion() {
   fi
   (( _autocorrect_seq++ ))
   _autocorrect_req_line=$line
-  _autocorrect_send "{\"id\":$_autocorrect_seq,\"op\":\"complete\",\"session\":\"zsh-$$\",\"before\":\"$before\",\"max_tokens\":${AUTOCORRECT_MAX_TOKENS:-8},\"n\":$n,\"stop\":[\"\\n\"]}"
+  _autocorrect_send "{\"id\":$_autocorrect_seq,\"op\":\"complete\",\"session\":\"zsh-$$\",\"before\":\"$before\",\"max_tokens\":${AUTOCORRECT_MAX_TOKENS:-8},\"n\":$n,\"stop_rule\":\"line\"}"
 }
 
 # --- the ghost text ------------------------------------------------------------------------------
@@ -290,13 +325,15 @@ _autocorrect_show() {
   if [[ -n $_autocorrect_ghost && $BUFFER == $_autocorrect_base ]] && (( CURSOR == $#BUFFER )); then
     want=$_autocorrect_ghost
   fi
-  if [[ -n $POSTDISPLAY && $POSTDISPLAY != $_autocorrect_shown ]]; then
+  if [[ -n $POSTDISPLAY && $POSTDISPLAY != $_autocorrect_shown && $POSTDISPLAY != $want ]]; then
+    _autocorrect_log "show: defer (${#POSTDISPLAY} chars not ours)"
     # not ours: defer
     _autocorrect_shown=''
     _autocorrect_unhighlight
     return
   fi
   if [[ $POSTDISPLAY != $want ]]; then
+    _autocorrect_log "show: ${#want} chars (was ${#POSTDISPLAY}) widget=$WIDGET"
     POSTDISPLAY=$want
   fi
   _autocorrect_shown=$want
@@ -336,10 +373,7 @@ _autocorrect_pre_redraw() {
   fi
   _autocorrect_show
   [[ $BUFFER == $old ]] && return   # only the cursor moved
-  if (( CURSOR == $#BUFFER && $#BUFFER >= ${AUTOCORRECT_MIN_CHARS:-1} \
-        && $#BUFFER <= ${AUTOCORRECT_MAX_CHARS:-1000} )) && [[ $BUFFER == *[^[:space:]]* ]]; then
-    _autocorrect_request_completion
-  fi
+  _autocorrect_maybe_request
 }
 
 # AUTOCORRECT_HISTORY=1: among the completions (best first), the first that agrees with the most
@@ -367,6 +401,7 @@ _autocorrect_handle_line() {
   [[ $line =~ '"id":(-?[0-9]+)' ]] || return
   integer id=$match[1]
   (( _autocorrect_inflight > 0 && _autocorrect_inflight-- ))
+  _autocorrect_log "reply id=$id inflight=$_autocorrect_inflight seq=$_autocorrect_seq ${${(M)line#*\"(cancelled|error)\"}##*\"}"
   (( _autocorrect_inflight > 0 )) && _autocorrect_oldest=$EPOCHREALTIME
   if (( id == _autocorrect_correct_id )); then
     _autocorrect_correct_reply=$line
@@ -381,6 +416,7 @@ _autocorrect_handle_line() {
   [[ $BUFFER == $_autocorrect_req_line ]] && (( CURSOR == $#BUFFER )) || return
   _autocorrect_last_reply=$line
   _autocorrect_json_completions "$line" || return
+  _autocorrect_log "completions: $#reply"
   (( $#reply )) || { _autocorrect_forget; return }
   _autocorrect_pick "$BUFFER" "${reply[@]}"
   local text=${REPLY%%$'\n'*}
@@ -422,6 +458,7 @@ _autocorrect_process() {
 # zle -F handler (a widget, so it may change the display): $1 the fd, $2 set on an error.
 _autocorrect_readable() {
   emulate -L zsh
+  _autocorrect_log "readable $*"
   if [[ $1 != $_autocorrect_fd ]]; then
     zle -F $1 2>/dev/null
     return
@@ -431,8 +468,14 @@ _autocorrect_readable() {
   else
     _autocorrect_drain
   fi
+  if (( _autocorrect_wanted && _autocorrect_inflight < 4 )) && [[ -n $_autocorrect_fd ]] \
+     && [[ $BUFFER == $_autocorrect_seen ]]; then
+    _autocorrect_maybe_request
+  fi
+  local before=$POSTDISPLAY
   _autocorrect_show
-  zle -R
+  # redraw only for a change: a redraw also wipes a message another widget is showing
+  [[ $POSTDISPLAY == $before ]] || zle -R
 }
 
 # --- keys ----------------------------------------------------------------------------------------
@@ -532,8 +575,9 @@ _autocorrect_correct() {
     _autocorrect_json_string "$rest" 17 || break
     repls+=("$REPLY")
     rest=${rest[_autocorrect_jpos,-1]}
-    rest=${rest#*\}}
-    rest=${rest#,}
+    # past "score" and "candidates" to the next correction ('{"start":' only starts one)
+    [[ $rest == *'{"start":'* ]] || break
+    rest='{"start":'${rest#*\{\"start\":}
   done
   if (( ! $#repls )); then
     zle -M "autocorrect: no corrections"
@@ -601,9 +645,12 @@ _autocorrect_accept_line() {
         local head=${(j: :)words[1,i-1]}
         integer at=${BUFFER[(i)${(b)cmd}]}
         if (( at <= $#BUFFER )); then
+          # no reply handling while we ask: its redraw would wipe the question
+          [[ -n $_autocorrect_fd ]] && zle -F $_autocorrect_fd
           zle -R "autocorrect: run '$fix' instead of '$cmd'? [y]es [n]o (run as typed) [e]dit"
           local key
           read -k 1 key
+          [[ -n $_autocorrect_fd ]] && zle -F -w $_autocorrect_fd _autocorrect_readable
           case $key in
             y|Y) BUFFER=${BUFFER[1,at-1]}$fix${BUFFER[at+$#cmd,-1]} ;;
             n|N|$'\r'|$'\n') ;;
@@ -618,7 +665,22 @@ _autocorrect_accept_line() {
 
 # --- line start and end --------------------------------------------------------------------------
 
+# zsh-autosuggestions' async mode answers through its autosuggest-suggest widget from its own
+# `zle -F` handler, which no redraw hook follows: an empty answer (no history match) would wipe
+# our suggestion. So that widget is wrapped: after it, ours is drawn again if theirs is empty.
+_autocorrect_zas_suggest() {
+  zle _autocorrect_orig_zas_suggest -- "$@"
+  local ret=$? before=$POSTDISPLAY
+  _autocorrect_show
+  [[ $POSTDISPLAY == $before ]] || zle -R
+  return ret
+}
+
 _autocorrect_line_init() {
+  if (( $+widgets[autosuggest-suggest] )) && [[ $widgets[autosuggest-suggest] != user:_autocorrect_zas_suggest ]]; then
+    zle -A autosuggest-suggest _autocorrect_orig_zas_suggest
+    zle -N autosuggest-suggest _autocorrect_zas_suggest
+  fi
   _autocorrect_forget
   _autocorrect_shown=''
   _autocorrect_seen=$'\0none'

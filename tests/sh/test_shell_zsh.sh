@@ -50,7 +50,7 @@ zsh_start() {
   NHIST=$((NHIST + 1))
   touch "$ZD/history-next"
   mv "$ZD/history-next" "$ZD/history-$NHIST"
-  t_start_shell ZDOTDIR="$ZD" T_HIST="$ZD/history-$NHIST" "$@" zsh -d -i
+  t_start_shell ZDOTDIR="$ZD" T_HIST="$ZD/history-$NHIST" ${T_DEBUG_DIR:+AUTOCORRECT_DEBUG_LOG=$T_DEBUG_DIR/zsh-$NHIST.log} "$@" zsh -d -i
   t_wait_for '^\$ $' 10
 }
 
@@ -349,7 +349,7 @@ else
     if t_wait_for "^$(printf '%s' "$out" | sed 's/[][\.*^$+?(){}|/]/\\&/g')\$" 3; then pass "zas_right_accepts_ours"
     else fail zas_right_accepts_ours "$(t_screen | tail -3)"; fi
   else
-    fail zas_ours_when_theirs_is_empty "expected '$EXPECT' in colour 35, got '$GHOST': $(t_screen_e | grep -F "$LINE" | head -2 | cat -v)"
+    fail zas_ours_when_theirs_is_empty "expected '$EXPECT' in colour 35, got '$GHOST'; the shell is $(t_pane_state); screen: $(t_screen_e | cat -v | grep -v '^$' | head -3)"
   fi
   tm send-keys -t 0 C-l; sleep 0.2
   tm send-keys -t 0 -l 'print -r -- "W[$widgets[_autocorrect_readable]|$widgets[_autocorrect_pre_redraw]]"'
@@ -357,5 +357,80 @@ else
   if t_wait_for '^W\[user:_autocorrect_readable\|user:_autocorrect_pre_redraw\]$' 3; then pass "zas_leaves_our_widgets_unwrapped"
   else fail zas_leaves_our_widgets_unwrapped "$(t_screen | grep '^W' | tail -1)"; fi
   fi
+
+# --- stale replies (the fake daemon: its replies to older requests come late, and all of them) ------
+FSOCK=$T_DIR/fake.sock
+if FAKE_NO_SUPERSEDE=1 t_start_fake "$FSOCK" "$T_DIR/fake-requests.log"; then
+  zsh_start AUTOCORRECT_SOCKET="$FSOCK"
+  tm send-keys -t 0 -l "echo slow"
+  sleep 0.15
+  tm send-keys -t 0 C-u
+  tm send-keys -t 0 -l "echo he"
+  t_wait_ghost_is '$ echo he' "llo world" 3
+  first=$GHOST
+  sleep 1   # the reply to "echo slow" (" reply", 0.6 s late) has come by now
+  later=$(t_screen_e | $ACQ ghost '$ echo he')
+  if [ "$first" = "llo world" ] && [ "$later" = "llo world" ] && ! t_screen | grep -q 'reply' \
+     && grep -q '"before":"echo slow"' "$T_DIR/fake-requests.log"; then
+    pass "stale_reply_dropped (the late answer to 'echo slow' did not replace 'echo he' + 'llo world')"
+  else
+    fail stale_reply_dropped "ghost '$first' then '$later'; screen: $(t_screen | head -2)"
+  fi
+  kill "$FAKE_PID" 2>/dev/null
+else
+  fail stale_reply_dropped "the fake daemon did not start: $(cat "$T_DIR/fake.log")"
+fi
+
+# --- typing is never blocked: the time to echo a character --------------------------------------------
+# Median of 9 characters typed one at a time, each measured from send-keys until the cursor moves.
+N=9
+t_start_shell ZDOTDIR="$T_DIR/zplain" zsh -d -i
+t_wait_for '^\$ $' 10
+base=$(t_median_echo_ms $N "echo ")
+zsh_start
+live=$(t_median_echo_ms $N "echo ")
+kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null   # killed: the socket file stays, connect is refused
+killed=$(t_median_echo_ms $N " y")
+rm -f "$SOCK"                                          # gone: no socket file
+gone=$(t_median_echo_ms $N " z")
+t_start_daemon "$SOCK" >/dev/null
+zsh_start
+type_line "$LINE"
+t_wait_ghost_is "\$ $LINE" "$EXPECT" 5
+kill -STOP "$DAEMON_PID"                               # hung: connected, never answers
+hung=$(t_median_echo_ms $N " w")
+# a budget generous enough for a loaded 2-core machine, far below a blocking timeout
+limit=$((base + 40)); [ $limit -lt 60 ] && limit=60
+msg="echo median: plain zsh ${base} ms; with the daemon ${live} ms; daemon killed ${killed} ms, socket gone ${gone} ms, daemon hung ${hung} ms (limit ${limit} ms)"
+if [ "$live" -le $limit ] && [ "$killed" -le $limit ] && [ "$gone" -le $limit ] && [ "$hung" -le $limit ]; then
+  pass "typing_never_blocked ($msg)"
+else
+  fail typing_never_blocked "$msg"
+fi
+echo "# $msg"
+# a hung daemon is dropped after 3 s without answers, and typing goes on
+sleep 3.2
+hung2=$(t_median_echo_ms 5 " v")
+if [ "$hung2" -le $limit ]; then pass "hung_daemon_still_quick_after_3s (${hung2} ms)"
+else fail hung_daemon_still_quick_after_3s "${hung2} ms"; fi
+kill -CONT "$DAEMON_PID"
+
+# the daemon comes back: the shell reconnects by itself (a failed connect waits 2 s before the next)
+kill "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
+zsh_start
+type_line "$LINE"
+sleep 0.3
+t_start_daemon "$SOCK" >/dev/null
+sleep 2.1
+type_line "$LINE"
+if t_wait_ghost_is "\$ $LINE" "$EXPECT" 5; then pass "reconnects_when_the_daemon_returns"
+else fail reconnects_when_the_daemon_returns "no ghost text after the restart: '$GHOST'"; fi
+
+# --- the seed's fallback ------------------------------------------------------------------------------
+start=$EPOCHREALTIME
+plain=$(echo -n "echo hel" | timeout 5 nc -U "$SOCK")
+ms=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+if [ -n "$plain" ] && [ "$ms" -lt 3000 ]; then pass "nc_fallback (echo -n text | nc -U: '$(head -1 <<<"$plain")' in ${ms} ms)"
+else fail nc_fallback "reply '$plain' after ${ms} ms"; fi
 
 t_exit

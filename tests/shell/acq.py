@@ -58,7 +58,7 @@ def main():
         n = int(sys.argv[4]) if len(sys.argv) > 4 else 1
         mt = int(sys.argv[5]) if len(sys.argv) > 5 else 8
         rep = ask(sock, {"id": 1, "op": "complete", "session": "acq", "before": line, "max_tokens": mt,
-                         "n": n, "stop": ["\n"]})
+                         "n": n, "stop_rule": "line"})
         for c in rep.get("completions", []):
             print(clean(c["text"]))
     elif cmd == "correct":

@@ -15,7 +15,9 @@ T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ac-shell.XXXXXX")
 T_TMUX="ac-test-$$-0"   # a new name per t_start_shell: a dying server may still hold the old one
 T_NSHELL=0
 export XDG_CONFIG_HOME=$T_DIR/config XDG_DATA_HOME=$T_DIR/data XDG_RUNTIME_DIR=$T_DIR/run
-mkdir -p "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_RUNTIME_DIR" "$T_DIR/home"
+export TMUX_TMPDIR=$T_DIR/tmux   # the tmux sockets go with the directory
+unset TMUX
+mkdir -p "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_RUNTIME_DIR" "$T_DIR/home" "$TMUX_TMPDIR"
 chmod 700 "$XDG_RUNTIME_DIR"
 
 pass() { echo "PASS: $1"; }
@@ -79,6 +81,22 @@ t_start_shell() {
   tm new-session -d -x 150 -y 40 -- env -i HOME="$T_DIR/home" TERM=screen-256color LANG=C.UTF-8 \
     PATH=/usr/local/bin:/usr/bin:/bin XDG_CONFIG_HOME="$XDG_CONFIG_HOME" XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" \
     "$@"
+  tm set-option -t 0 remain-on-exit on 2>/dev/null
+}
+
+# t_pane_state: "alive", or "dead (status N)" when the shell has exited (remain-on-exit keeps the
+# pane and its last screen).
+t_pane_state() {
+  local d
+  d=$(tm display -p -t 0 '#{pane_dead} #{pane_dead_status}' 2>/dev/null) || { echo "no tmux server"; return; }
+  case $d in
+    1*) echo "dead (status ${d#1 })" ;;
+    *)
+      local pid
+      pid=$(tm display -p -t 0 '#{pane_pid}')
+      echo "alive (pid $pid: state $(awk '{ print $3 }' /proc/$pid/stat 2>/dev/null), in $(cat /proc/$pid/wchan 2>/dev/null), syscall $(cut -d' ' -f1 /proc/$pid/syscall 2>/dev/null))"
+      ;;
+  esac
 }
 
 t_screen() { tm capture-pane -p -J -t 0 2>/dev/null; }
