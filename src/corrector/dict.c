@@ -123,7 +123,11 @@ int ac_dict_parse(const char *data, size_t len, ac_dict **out, char *err)
     if (len < sizeof format_line - 1 || memcmp(data, format_line, sizeof format_line - 1))
         return ac__errorf(err, AC_E_FORMAT, "not an autocorrect dictionary (the first line must be "
                           "'#autocorrect-dictionary<TAB>%d')", AC_DICT_FORMAT_VERSION);
-    long version = strtol(data + sizeof format_line - 1, NULL, 10);
+    /* the version's digits, inside the first line: data need not be NUL-terminated (strtol would read
+     * past its end, and over the newline into the next line) */
+    long version = -1;
+    for (size_t i = sizeof format_line - 1; i < first_end && data[i] >= '0' && data[i] <= '9' && version < 100000; i++)
+        version = (version < 0 ? 0 : version * 10) + (data[i] - '0');
     if (version != AC_DICT_FORMAT_VERSION)
         return ac__errorf(err, AC_E_UNSUPPORTED, "dictionary format version %ld, expected %d", version,
                           AC_DICT_FORMAT_VERSION);
