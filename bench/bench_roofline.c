@@ -12,9 +12,12 @@
  *       multiply-add counts that turn them into shares of the limits, and the memory the model
  *       added to the process (VmRSS after the load, and after the runs: with a session's scratch and
  *       the KV cache it touched), beside the weights' size. One JSON line.
- *   bench_roofline --openblas [--threads 1]
+ *   bench_roofline --openblas
  *       OpenBLAS's sgemm (loaded with dlopen, when installed) beside the engine's float32 kernel
  *       on the prefill shapes of GPT-2 and of the default model, one thread. A table.
+ *   bench_roofline
+ *       (what `make bench` runs it as) the machine line for one thread, then the OpenBLAS table;
+ *       bench/bench_roofline.sh makes the full report.
  *
  * Accounting. Weights read per decoded token: every matrix (the layers' four and the LM head) in
  * the storage the forward pass reads (ac_model_weight_bytes, less the position table and norms,
@@ -479,6 +482,10 @@ int main(int argc, char **argv)
             usage();
             return 2;
         }
+    }
+    if (argc == 1) {
+        int rc = machine_report(1);
+        return rc ? rc : openblas_report();
     }
     if (threads < 1 || threads > 256 || n_prefill < 1 || n_decode < 1 || reps < 1 || reps > 100 ||
         machine + openblas + (path != NULL) != 1) {

@@ -10,7 +10,8 @@
 #              the counts). C with the logits of the last position (what the daemon runs) and of
 #              every position (the same work as ORT's no-cache model.onnx); the ORT / C ratio is on
 #              that same work.
-# Then OpenBLAS's sgemm beside our float32 kernel (one thread). The machines are shared and noisy:
+# (OpenBLAS's sgemm beside our float32 kernel: bench_roofline with no arguments, which make bench
+# runs too.) The machines are shared and noisy:
 # every share is against limits measured in the same run, just before the models of that thread
 # count. Options (environment): ROOFLINE_MODELS="gpt2-124m d256x4 d256x6", ROOFLINE_THREADS="1 2".
 set -u
@@ -138,5 +139,3 @@ for key in order:
 first = rows[order[0]]["f32"]
 print("\nkernels: %s; load during the run (1-minute average): %s" % (first["kernels"], open("/proc/loadavg").read().split()[0]))
 PYEOF
-echo
-"$BIN" --openblas
