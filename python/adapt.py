@@ -12,11 +12,12 @@ What it does, in order:
      --git, the commit messages of FOLDER's git repository (your own, by `git config user.email`,
      unless --git-all-authors). Hidden folders, binary files and files over --max-file-mb are
      skipped. It prints what it found;
-  2. holds out about 10% of the documents (at least 4 KB, at most 200 KB of text) for validation;
+  2. holds out about 10% of the documents (at least 4 KB, at most 100 KB of text) for validation;
   3. tokenizes with the model's own tokenizer (`autocorrect tokenize --out-u16`);
   4. fine-tunes the model's float weights with python/train.py: learning rate 3e-4 falling to
      3e-5 (the default model trained at 1e-3), 20 warm-up steps, for --minutes or --epochs passes
-     over your text, whichever ends first, keeping the checkpoint with the best validation loss.
+     over your text, whichever ends first (a few timed steps first fit the schedule's length to
+     the time), keeping the checkpoint with the best loss on the first 16k held-out tokens.
      Against forgetting, 20% of the fine-tuning tokens are the original training data when it is
      at hand (data/tokens/train.bin in a source tree, or --mix-data);
   5. reports validation perplexity per character before and after, on your held-out text (and
@@ -60,11 +61,12 @@ NOTE_EXTS = {".txt", ".md", ".markdown", ".rst", ".org", ".text"}
 MAIL_EXTS = {".eml", ".mbox", ".mbx"}
 SKIP_DIRS = {"node_modules", "__pycache__", "venv", ".venv"}
 MIN_TOKENS = 2000
+EVAL_TOKENS = 16384   # held-out tokens train.py validates on (picking the best checkpoint)
 
 # Fine-tuning settings, as one visible block (the command line overrides each).
 DEFAULTS = dict(lr=3e-4, min_lr=3e-5, warmup_steps=20, batch_size=16, block_size=128,
                 epochs=4.0, mix_fraction=0.2, valid_fraction=0.1, valid_min_chars=4000,
-                valid_max_chars=200000, max_file_mb=20.0)
+                valid_max_chars=100000, max_file_mb=20.0)
 
 
 def say(msg=""):
@@ -471,28 +473,56 @@ def mix_original(work, train_bin, mix_path, fraction, seed=0):
     user = np.fromfile(train_bin, dtype="<u2")
     orig = np.memmap(mix_path, dtype="<u2", mode="r")
     want = int(len(user) * fraction / (1 - fraction))
-    chunk = 1024
-    if len(orig) < 2 * chunk or want < chunk:
+    chunk = 1024       # random windows of this many tokens (the last one cut to size)
+    if len(orig) < 2 * chunk or want < 1:
         return 0
     rng = np.random.RandomState(seed)
-    starts = rng.randint(0, len(orig) - chunk, size=max(1, want // chunk))
-    parts = [user] + [np.asarray(orig[s:s + chunk]) for s in starts]
-    np.concatenate(parts).astype("<u2").tofile(train_bin)
-    return sum(len(p) for p in parts[1:])
+    starts = rng.randint(0, len(orig) - chunk, size=-(-want // chunk))
+    extra = np.concatenate([np.asarray(orig[s:s + chunk]) for s in starts])[:want]
+    np.concatenate([user, extra]).astype("<u2").tofile(train_bin)
+    return len(extra)
 
 
 def perplexity(model, bin_path, text_chars, eot, block, threads):
-    """(bits per character, per-character perplexity, token perplexity) of the tokens in bin_path
-    with the end-of-text id in front, by python/eval_lm.py's accounting."""
+    """{"bpc", "char_ppl", "token_ppl"} of the tokens in bin_path with the end-of-text id in
+    front, by python/eval_lm.py's accounting (the per-character figures only when text_chars is
+    given)."""
     import eval_lm
     import numpy as np
     import torch
     torch.set_num_threads(threads)
     stream = np.concatenate([[eot], np.fromfile(bin_path, dtype="<u2").astype(np.int64)])
-    nll = eval_lm.neural_nll(model, stream, block=min(block, model.config.n_positions),
-                             stride=max(1, min(block, model.config.n_positions) // 2))
-    bpc = nll / math.log(2) / max(text_chars, 1)
-    return bpc, 2.0 ** bpc, math.exp(nll / max(len(stream) - 1, 1))
+    b = min(block, model.config.n_positions)
+    nll = eval_lm.neural_nll(model, stream, block=b, stride=max(1, b // 2))
+    out = {"token_ppl": math.exp(min(nll / max(len(stream) - 1, 1), 50.0))}
+    if text_chars:
+        out["bpc"] = nll / math.log(2) / text_chars
+        out["char_ppl"] = 2.0 ** min(out["bpc"], 50.0)
+    return out
+
+
+def step_seconds(model, batch, block, threads, device):
+    """Seconds one training step (forward, backward, AdamW) takes here: the best of two timed
+    steps after a warm-up, on a copy of the model."""
+    import copy
+    import torch
+    import torch.nn.functional as F
+    torch.set_num_threads(threads)
+    m = copy.deepcopy(model).to(device).train()
+    opt = torch.optim.AdamW(m.parameters(), lr=0.0)
+    V = m.config.vocab_size
+    x = torch.randint(0, V, (batch, block + 1), generator=torch.Generator().manual_seed(0)).to(device)
+    times = []
+    for _ in range(3):
+        t0 = time.time()
+        logits = m(x[:, :-1])
+        F.cross_entropy(logits.float().reshape(-1, V), x[:, 1:].reshape(-1)).backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        if device != "cpu":
+            torch.cuda.synchronize()
+        times.append(time.time() - t0)
+    return min(times[1:])
 
 
 # ---------------------------------------------------------------------- the config file
@@ -684,21 +714,31 @@ def main(argv=None):
         # 5a. before
         before = perplexity(base, os.path.join(data, "valid.bin"), valid_chars, eot, block, threads)
         say("Before: %.3f bits/char (character perplexity %.3f, token perplexity %.1f) on your held-out text"
-            % before)
+            % (before["bpc"], before["char_ppl"], before["token_ppl"]))
+
+        # 4. fine-tune
+        tokens_per_step = a.batch_size * block
+        by_epochs = max(10, int(a.epochs * (n_train + mixed) / tokens_per_step))
+        if a.max_steps:
+            steps = a.max_steps
+        else:
+            # fit the learning-rate schedule to the time: measure a step, keep 15% for validation
+            sec = step_seconds(base, a.batch_size, block, threads, a.device)
+            by_time = int(a.minutes * 60 * 0.85 / max(sec, 1e-6))
+            steps = max(10, min(by_epochs, by_time))
+            say("One training step takes %.2f s here: %d steps fit in %g minutes (%d would make %g passes)"
+                % (sec, by_time, a.minutes, by_epochs, a.epochs))
         init = os.path.join(work, "init")
         from model import save_hf_dir
         save_hf_dir(base, init)
         del base
-
-        # 4. fine-tune
-        tokens_per_step = a.batch_size * block
-        steps = a.max_steps or max(10, int(a.epochs * (n_train + mixed) / tokens_per_step))
         interval = a.eval_interval or max(5, steps // 8)
         run = os.path.join(work, "run")
         cmd = [sys.executable, os.path.join(HERE, "train.py"), "--data", data, "--out", run, "--init", init,
                "--block-size", str(block), "--batch-size", str(a.batch_size), "--lr", str(a.lr),
                "--min-lr", str(a.min_lr), "--warmup-steps", str(a.warmup_steps), "--max-steps", str(steps),
-               "--max-time", str(a.minutes), "--eval-interval", str(interval), "--eval-tokens", "0",
+               "--max-time", str(a.minutes * 1.1), "--eval-interval", str(interval),
+               "--eval-tokens", str(EVAL_TOKENS),
                "--save-interval-s", "1e9", "--threads", str(threads), "--device", a.device,
                "--seed", str(a.seed)]
         if not sys.stderr.isatty():
@@ -716,15 +756,15 @@ def main(argv=None):
         tuned = load_model(best)
         after = perplexity(tuned, os.path.join(data, "valid.bin"), valid_chars, eot, block, threads)
         say("After:  %.3f bits/char (character perplexity %.3f, token perplexity %.1f) on your held-out text"
-            % after)
+            % (after["bpc"], after["char_ppl"], after["token_ppl"]))
         general = None
         orig_valid = os.path.join(os.path.dirname(mix_path), "valid.bin") if mix_path else ""
         if orig_valid and os.path.exists(orig_valid):
             # the first 20k tokens of the original validation text: has the model forgotten?
             sample = os.path.join(work, "orig_valid.bin")
             np.fromfile(orig_valid, dtype="<u2")[:20000].tofile(sample)
-            g0 = perplexity(load_model(init), sample, 1, eot, block, threads)[2]
-            g1 = perplexity(tuned, sample, 1, eot, block, threads)[2]
+            g0 = perplexity(load_model(init), sample, None, eot, block, threads)["token_ppl"]
+            g1 = perplexity(tuned, sample, None, eot, block, threads)["token_ppl"]
             general = (g0, g1)
             say("General text (original validation, 20k tokens): token perplexity %.1f -> %.1f" % general)
 
@@ -746,7 +786,7 @@ def main(argv=None):
                        "documents": len(found.docs), "bytes": found.bytes(), "train_tokens": n_train,
                        "valid_tokens": n_valid, "mixed_original_tokens": mixed, "steps_max": steps,
                        "lr": a.lr, "min_lr": a.min_lr, "minutes": a.minutes,
-                       "valid_bits_per_char_before": before[0], "valid_bits_per_char_after": after[0],
+                       "valid_bits_per_char_before": before["bpc"], "valid_bits_per_char_after": after["bpc"],
                        "general_token_ppl_before_after": general}, f, indent=1)
         if os.path.isdir(out):
             prev = out + ".previous"

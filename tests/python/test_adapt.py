@@ -234,9 +234,19 @@ def whole_run():
         with open(cfg, "w") as f:
             f.write("# my own settings\nbeam_width = 3  # fewer beams\n")
         work = os.path.join(tmp, "work")
+        # "original training data" with the tiny tokenizer, to mix in and to check forgetting on
+        mix = os.path.join(tmp, "mix")
+        os.makedirs(mix)
+        rng = random.Random(1)
+        for name, n in (("train.bin", 6000), ("valid.bin", 3000)):
+            with open(os.path.join(mix, name), "wb") as f:
+                f.write(bytes(b for _ in range(n) for b in rng.randrange(296).to_bytes(2, "little")))
+        with open(os.path.join(mix, "meta.json"), "w") as f:
+            json.dump({"vocab_size": 297, "eot_id": 296, "tokenizer": TINY}, f)
         r = subprocess.run([sys.executable, ADAPT, folder, "--model", TINY, "--threads", "1", "--block-size", "32",
                             "--batch-size", "8", "--max-steps", "24", "--eval-interval", "8", "--lr", "3e-3",
-                            "--max-file-mb", "1", "--work", work, "--autocorrect", AC],
+                            "--max-file-mb", "1", "--work", work, "--autocorrect", AC,
+                            "--mix-data", os.path.join(mix, "train.bin")],
                            capture_output=True, text=True, env=env, timeout=240)
         out = r.stdout + r.stderr
         if r.returncode != 0:
@@ -269,11 +279,15 @@ def whole_run():
             problems.append("no backup of the config")
         if "kill -HUP" not in out:
             problems.append("no reload hint")
+        if not re.search(r"Mixed in \d+ tokens of the original training data \(2\d%", out) or \
+                "General text" not in out:
+            problems.append("no mixing or forgetting check: %s" % out[-600:])
         # the adapted model can be adapted again (float16 safetensors), and the old one is kept
+        # (by time this once: a few timed steps size the schedule to --minutes)
         r2 = subprocess.run([sys.executable, ADAPT, folder, "--model", model_dir, "--threads", "1",
-                             "--block-size", "32", "--batch-size", "8", "--max-steps", "4", "--max-file-mb", "1",
+                             "--block-size", "32", "--batch-size", "8", "--minutes", "0.05", "--max-file-mb", "1",
                              "--no-config", "--autocorrect", AC], capture_output=True, text=True, env=env, timeout=240)
-        if r2.returncode != 0 or not os.path.isdir(model_dir + ".previous"):
+        if r2.returncode != 0 or not os.path.isdir(model_dir + ".previous") or "steps fit in" not in r2.stdout:
             problems.append("second run: exit %d %s" % (r2.returncode, (r2.stdout + r2.stderr)[-600:]))
     return not problems, "; ".join(problems)
 
