@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """acq.py: the shell tests' view of the daemon and of the terminal. Not a client users run.
 
-  acq.py complete SOCK LINE [N [MAX_TOKENS]]   the completions of LINE the way the shell scripts ask
+  acq.py complete SOCK LINE [N [MAX_TOKENS [AFTER]]]  the completions of LINE the way the shell scripts ask
                                                 for them (stop at end of line), one per line, with
                                                 control characters removed as the scripts do
   acq.py correct SOCK LINE                      LINE with the daemon's corrections applied
@@ -15,6 +15,7 @@ LINE may hold any bytes: it is given as hex with a "hex:" prefix.
 import json
 import os
 import re
+import signal
 import socket
 import sys
 
@@ -57,8 +58,11 @@ def main():
         sock, line = sys.argv[2], arg_text(sys.argv[3])
         n = int(sys.argv[4]) if len(sys.argv) > 4 else 1
         mt = int(sys.argv[5]) if len(sys.argv) > 5 else 8
-        rep = ask(sock, {"id": 1, "op": "complete", "session": "acq", "before": line, "max_tokens": mt,
-                         "n": n, "stop_rule": "line"})
+        req = {"id": 1, "op": "complete", "session": "acq", "before": line, "max_tokens": mt, "n": n,
+               "stop_rule": "line"}
+        if len(sys.argv) > 6:
+            req["after"] = arg_text(sys.argv[6])
+        rep = ask(sock, req)
         for c in rep.get("completions", []):
             print(clean(c["text"]))
     elif cmd == "correct":
@@ -105,4 +109,5 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `acq.py ... | head -1` is normal use
     sys.exit(main() or 0)

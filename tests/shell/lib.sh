@@ -166,6 +166,19 @@ t_median_echo_ms() {
   printf '%s\n' "${ms[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
 }
 
+# t_re TEXT: TEXT as an ERE matching itself.
+t_re() { printf '%s' "$1" | sed 's/[][\.*^$+?(){}|/]/\\&/g'; }
+
+# t_type_line TEXT: clears the line (Ctrl-U), types TEXT, waits until "$ TEXT" is on screen.
+t_type_line() {
+  tm send-keys -t 0 C-u
+  tm send-keys -t 0 -l "$1"
+  t_wait_for "^\\\$ $(t_re "$1")" 5
+}
+
+# t_ms_since START: milliseconds since $EPOCHREALTIME was START.
+t_ms_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
+
 t_daemon_ok() {
   if [ -x "$BUILD/bin/autocorrectd" ] && [ -f "$ROOT/tests/fixtures/tiny/model.onnx" ]; then return 0; fi
   return 1
