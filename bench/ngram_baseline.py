@@ -753,7 +753,7 @@ def main(argv=None):
     ap.add_argument("--valid-text", default="data/corpus/valid.txt")
     ap.add_argument("--prose", default="data/corpus/valid_prose.txt")
     ap.add_argument("--tokenizer", default="data/tok/v8192")
-    ap.add_argument("--order", type=int, default=0, help="n-gram order (0: choose on held-out chunks)")
+    ap.add_argument("--order", type=int, default=0, help="n-gram order (0: choose on valid's first half)")
     ap.add_argument("--orders", default="2,3,4,5")
     ap.add_argument("--checkpoint", help="the neural model to compare (e.g. data/train/default/best.pt)")
     ap.add_argument("--neural-dir", default="data/eval/neural",
@@ -762,6 +762,7 @@ def main(argv=None):
     ap.add_argument("--max-chars", type=int, default=300)
     ap.add_argument("--shown", default="3,5")
     ap.add_argument("--skip-keystrokes", action="store_true")
+    ap.add_argument("--save-nll", help="write each model's per-token NLL of valid.bin here (.npy)")
     ap.add_argument("--json", default="data/eval/baseline.json")
     a = ap.parse_args(argv)
     os.chdir(ROOT)
@@ -774,15 +775,15 @@ def main(argv=None):
     rows = []
 
     train = np.memmap(os.path.join(a.data, "train.bin"), dtype="<u2", mode="r")
-    order, choice = a.order, {}
-    if not order:
-        order, choice = ngram.choose_order(train, V, [int(x) for x in a.orders.split(",")])
-    _log("n-gram order %d; counting train.bin" % order)
-    model = ngram.KneserNey.train(train, V, order, verbose=True).set_order(order)
-    nll = -float(model.logprob_stream(stream).sum())
-    row = eval_lm.summary("kn%d (interpolated modified Kneser-Ney)" % order, nll, len(stream) - 1, units)
-    row["order_choice_nll"] = {str(k): v for k, v in choice.items()}
-    _log("n-gram: %.4f bits/char" % row["bits_per_char"])
+    orders = [a.order] if a.order else [int(x) for x in a.orders.split(",")]
+    model = ngram.KneserNey.train(train, V, max(orders), verbose=True)
+    row, kn_nll = ngram.evaluate(model, eval_lm, a.data, a.valid_text, orders)
+    if a.save_nll:
+        os.makedirs(a.save_nll, exist_ok=True)
+        np.save(os.path.join(a.save_nll, "ngram_nll.npy"), kn_nll)
+    order = row["order"]
+    row["model"] = "kn%d (interpolated modified Kneser-Ney)" % order
+    _log("n-gram: order %d, %.4f bits/char" % (order, row["bits_per_char"]))
     lines = eval_lines(a.prose, a.limit, a.max_chars)
     if not a.skip_keystrokes:
         bpe = ByteBPE(a.tokenizer)
@@ -810,8 +811,12 @@ def main(argv=None):
         torch.set_flush_denormal(True)
         t0 = time.time()
         net = load_model(a.checkpoint)
-        nll = eval_lm.neural_nll(net, stream, 128, 64)
-        nrow = eval_lm.summary(a.checkpoint, nll, len(stream) - 1, units)
+        blk = min(128, net.config.n_positions)      # the default model's training length
+        nll = eval_lm.neural_nll(net, stream, blk, blk // 2, per_token=True)
+        nrow = eval_lm.summary(a.checkpoint, float(nll.sum()), len(stream) - 1, units)
+        nrow["halves"] = eval_lm.half_summaries(nll, eval_lm.document_halves(stream, a.valid_text, eot))
+        if a.save_nll:
+            np.save(os.path.join(a.save_nll, "neural_nll.npy"), nll)
         log_path = os.path.join(os.path.dirname(a.checkpoint), "log.jsonl")
         if os.path.exists(log_path):
             logs = [json.loads(l) for l in open(log_path, encoding="utf-8") if l.strip()]
@@ -826,15 +831,16 @@ def main(argv=None):
             nrow["keystrokes"] = neural_keystrokes(a.neural_dir, a.prose, len(lines), a.max_chars, shown)
         rows.append(nrow)
 
-    print("| model | bits/char | char perplexity | bits/byte | token ppl | " +
+    print("| model | bits/char | char perplexity | bits/byte | token ppl | bits/char, 2nd half | " +
           " | ".join("savings, %d shown" % k for k in shown) + " |")
-    print("|---|---|---|---|---|" + "---|" * len(shown))
+    print("|---|---|---|---|---|---|" + "---|" * len(shown))
     for r in rows:
         ks = r.get("keystrokes", {})
         cells = ["%.2f%%" % (100 * ks[k]["savings"]) if k in ks else "-" for k in shown]
         name = r["model"] + (" (step %d)" % r["step"] if "step" in r else "")
-        print("| %s | %.4f | %.4f | %.4f | %.2f | %s |" % (name, r["bits_per_char"], r["char_perplexity"],
-                                                          r["bits_per_byte"], r["token_perplexity"], " | ".join(cells)))
+        print("| %s | %.4f | %.4f | %.4f | %.2f | %.4f | %s |" % (
+            name, r["bits_per_char"], r["char_perplexity"], r["bits_per_byte"], r["token_perplexity"],
+            r["halves"]["second"]["bits_per_char"], " | ".join(cells)))
     print("\n%d lines of %s typed (%d characters), valid.bin: %d tokens, %d characters"
           % (len(lines), a.prose, sum(count_chars(l) for l in lines), len(stream) - 1, units["chars"]))
     if a.json:

@@ -16,6 +16,10 @@ The accounting:
   - bits/char = NLL / ln 2 / characters; per-character perplexity = 2^(bits/char) =
     exp(NLL / characters); bits/byte likewise. Token perplexity is given too, but compares only
     models with the same tokenizer.
+  - The n-gram model's order and discounts are tuned on the first half of valid.bin (whole
+    documents, python/ngram.py), so each half is reported too (document_halves): the second
+    half is held out from every choice of either model's settings... except that train.py
+    picks its best checkpoint on the first 32k tokens of valid.bin, which lie in the first half.
   - The neural model reads overlapping windows of `block` tokens (its training length) moved by
     `stride` tokens; each window scores only the tokens no earlier window scored, so each token
     after the first window sees at least block - stride tokens of context (64 with the defaults
@@ -45,13 +49,48 @@ def eval_stream(valid_bin, eot):
     return np.concatenate([np.array([eot], np.int64), ids])
 
 
-def text_units(path, special=EOT_TEXT):
-    """{"chars": code points, "bytes": UTF-8 bytes} of the text file without the special marker
-    strings."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+def units_of(text, special=EOT_TEXT):
+    """{"chars": code points, "bytes": UTF-8 bytes} of a str without the special marker strings."""
     text = text.replace(special, "")
     return {"chars": len(text), "bytes": len(text.encode("utf-8"))}
+
+
+def text_units(path, special=EOT_TEXT):
+    """units_of the text file at path."""
+    with open(path, encoding="utf-8") as f:
+        return units_of(f.read(), special)
+
+
+def document_halves(stream, text_path, eot, special=EOT_TEXT):
+    """Splits the evaluation at the end-of-text token nearest the middle of the stream: the first
+    half is targets 1 .. cut (whole documents, that end-of-text included), the second the rest.
+    Returns {"cut": cut, "first": units, "second": units} with the units of the matching parts
+    of the text (cut after the same number of markers)."""
+    s = np.asarray(stream)
+    ends = np.flatnonzero(s[1:] == eot) + 1
+    if len(ends) == 0:
+        raise ValueError("the stream holds no end-of-text token to split at")
+    cut = int(ends[np.argmin(np.abs(ends - len(s) / 2))])
+    m = int(np.count_nonzero(s[1:cut + 1] == eot))
+    with open(text_path, encoding="utf-8") as f:
+        text = f.read()
+    at = -len(special)
+    for _ in range(m):
+        at = text.index(special, at + len(special))
+    at += len(special)
+    return {"cut": cut, "first": units_of(text[:at], special), "second": units_of(text[at:], special)}
+
+
+def half_summaries(nll, halves):
+    """bits/char and bits/byte of each half, from per-target NLLs (nll[i] is target i + 1)."""
+    out = {}
+    for name, part in (("first", nll[:halves["cut"]]), ("second", nll[halves["cut"]:])):
+        u = halves[name]
+        tot = float(np.sum(part))
+        out[name] = {"tokens": int(len(part)), "chars": u["chars"],
+                     "bits_per_char": tot / math.log(2) / u["chars"],
+                     "bits_per_byte": tot / math.log(2) / u["bytes"]}
+    return out
 
 
 def summary(name, nll, n_tokens, units):
@@ -81,8 +120,9 @@ def window_plan(n, block, stride):
     return plan
 
 
-def neural_nll(model, stream, block=128, stride=64, batch=16, device="cpu"):
-    """Total NLL (nats) of stream[1:] under a python/model.py model, by window_plan."""
+def neural_nll(model, stream, block=128, stride=64, batch=16, device="cpu", per_token=False):
+    """Total NLL (nats) of stream[1:] under a python/model.py model, by window_plan; with
+    per_token, the NLL of each target instead (float64 [len - 1], entry i for target i + 1)."""
     import torch
     import torch.nn.functional as F
     s = torch.as_tensor(np.asarray(stream), dtype=torch.long)
@@ -92,6 +132,7 @@ def neural_nll(model, stream, block=128, stride=64, batch=16, device="cpu"):
     plan = window_plan(n, block, stride)
     total = 0.0
     scored = 0
+    each = np.zeros(max(n - 1, 0), np.float64)
     model.eval()
     with torch.no_grad():
         for i in range(0, len(plan), batch):
@@ -103,9 +144,10 @@ def neural_nll(model, stream, block=128, stride=64, batch=16, device="cpu"):
             for j, (a, first) in enumerate(chunk):
                 k = first - (a + 1)          # targets a+1 .. a+block; skip those scored before
                 total -= float(tok[j, k:].sum())
+                each[first - 1:a + block] = -tok[j, k:].cpu().numpy()
                 scored += block - k
     assert scored == n - 1, (scored, n - 1)
-    return total
+    return each if per_token else total
 
 
 def main(argv=None):
@@ -129,9 +171,11 @@ def main(argv=None):
     t0 = time.time()
     model = load_model(a.checkpoint).to(a.device)
     stream = eval_stream(os.path.join(a.data, "valid.bin"), int(meta["eot_id"]))
-    nll = neural_nll(model, stream, a.block, a.stride, device=a.device)
-    res = summary(os.path.basename(a.checkpoint), nll, len(stream) - 1, text_units(a.valid_text))
-    res.update({"block": a.block, "stride": a.stride, "seconds": round(time.time() - t0, 1)})
+    block = min(a.block, model.config.n_positions)
+    nll = neural_nll(model, stream, block, min(a.stride, block), device=a.device, per_token=True)
+    res = summary(os.path.basename(a.checkpoint), float(nll.sum()), len(stream) - 1, text_units(a.valid_text))
+    res["halves"] = half_summaries(nll, document_halves(stream, a.valid_text, int(meta["eot_id"])))
+    res.update({"block": block, "stride": min(a.stride, block), "seconds": round(time.time() - t0, 1)})
     log = os.path.join(os.path.dirname(a.checkpoint), "log.jsonl")
     if os.path.basename(a.checkpoint) == "best.pt" and os.path.exists(log):
         # train.py writes best.pt at the evaluation with the lowest validation loss so far

@@ -5,8 +5,8 @@ neural model has to beat.
 This is: counting (numpy: sorted integer keys, no Python dicts, so 20M tokens fit in about 2 GB
 and count in a minute or two), the smoothed probabilities (one token at a time over a whole stream
 for perplexity, or the full next-token distribution of one context for beam search), choosing the
-order on held-out chunks of the training tokens, and a command line that reports held-out bits
-per character with the same accounting as python/eval_lm.py (which it imports).
+order and tuning the top order's discounts on the first half of valid.bin, and a command line
+that reports held-out bits per character with the accounting of python/eval_lm.py.
 This is not: a general toolkit (no pruning, no ARPA files, no sentence boundaries other than the
 end-of-text token, which is an ordinary token here), nor the keystroke simulation
 (bench/ngram_baseline.py drives this model through a port of the C decoder).
@@ -22,14 +22,23 @@ continuation count N1+(. h w) (how many distinct tokens precede h w). c_k(h .) s
 w, N_r(h .) counts the w with c_k(h w) = r. A context never seen (c_k(h .) = 0) passes the lower
 order's probability through unchanged. The three discounts per order come from that order's
 count-of-counts n_1..n_4: Y = n1 / (n1 + 2 n2), D1 = 1 - 2Y n2/n1, D2 = 2 - 3Y n3/n2,
-D3+ = 3 - 4Y n4/n3 (each clamped to [0, r]). Every p_k sums to 1 over the vocabulary.
+D3+ = 3 - 4Y n4/n3 (each clamped to [0, r], and kept non-decreasing). Every p_k sums to 1
+over the vocabulary.
+
+The training stream repeats documents (build_corpus.py weights sources up to 4x), which
+inflates the raw counts' n_2..n_4: the top order's estimated discounts come out too low or
+zero, so they are tuned on held-out tokens (coordinate search, tune_top_discounts). The
+continuation counts of the lower orders count distinct predecessors, which repetition does
+not change, and keep their estimates. Held-out chunks of train.bin would not do for tuning
+(their documents have copies elsewhere in it): the order and the top discounts are chosen on
+the first half of valid.bin, and the second half is reported apart as the untouched check.
 
 Storage: the k-grams of order k are numbered by their rank in a sorted int64 array of keys
 `prefix_id * V + last_token`, where prefix_id numbers the (k-1)-gram (for k = 1 the id is the
 token itself). All k-grams that share a context are therefore one contiguous run of the array.
 
     /usr/bin/python3 python/ngram.py --data data/tokens --valid-text data/corpus/valid.txt
-        [--orders 2,3,4,5] [--order N] [--json OUT]
+        [--orders 2,3,4,5] [--json OUT]
 """
 
 import argparse
@@ -58,9 +67,8 @@ def kn_discounts(counts):
     if n[0] > 0 and n[1] > 0:
         y = n[0] / (n[0] + 2.0 * n[1])
         d[0] = 1.0 - 2.0 * y * n[1] / n[0]
+        d[1] = 2.0 - 3.0 * y * n[2] / n[1]
         if n[2] > 0:
-            d[1] = 2.0 - 3.0 * y * n[2] / n[1]
-        if n[3] > 0:
             d[2] = 3.0 - 4.0 * y * n[3] / n[2]
     d = [float(min(max(x, 0.0), r)) for r, x in zip((1, 2, 3), d)]
     # Repeated documents (the corpus weights some sources by repeating them) inflate n_2..n_4 of
@@ -109,7 +117,7 @@ class KneserNey:
     def train(cls, tokens, vocab_size, max_order, exclude=None, verbose=False):
         """Counts every k-gram (k <= max_order) of the token stream (uint16 or int array). An
         `exclude` bool mask [len(tokens)] leaves those positions out: no counted k-gram covers
-        an excluded position (held-out chunks for choosing the order)."""
+        an excluded position."""
         self = cls(vocab_size, max_order)
         V = self.V
         t = np.asarray(tokens).astype(np.int64)
@@ -306,30 +314,6 @@ class KneserNey:
 
 # ---------------------------------------------------------------------- order selection
 
-def holdout_mask(n, chunk=2048, every=100):
-    """Positions held out for choosing the order: one chunk of `chunk` tokens in every `every`,
-    spread over the whole file (the corpus is ordered, a tail would be one source)."""
-    m = np.zeros(n, bool)
-    for s in range(chunk * (every // 2), n, chunk * every):
-        m[s:s + chunk] = True
-    return m
-
-
-def holdout_terms(model, tokens, mask):
-    """stream_terms of every held-out chunk (each scored as its own stream), concatenated."""
-    starts = np.flatnonzero(mask[1:] & ~mask[:-1]) + 1
-    if mask[0]:
-        starts = np.concatenate([[0], starts])
-    ends = np.flatnonzero(mask[:-1] & ~mask[1:]) + 1
-    if mask[-1]:
-        ends = np.concatenate([ends, [len(mask)]])
-    parts = [model.stream_terms(np.asarray(tokens[s:e]), start=1) for s, e in zip(starts, ends)]
-    out = {"w": np.concatenate([p["w"] for p in parts])}
-    for k in range(2, model.max_order + 1):
-        out[k] = tuple(np.concatenate([p[k][j] for p in parts]) for j in (0, 1))
-    return out
-
-
 def tune_top_discounts(model, terms, passes=2, steps=16):
     """Coordinate search of the top order's three discounts (raw counts) for the lowest NLL
     on the held-out terms. Returns (discounts, nll in nats/token)."""
@@ -354,28 +338,48 @@ def tune_top_discounts(model, terms, passes=2, steps=16):
     return tuple(d), best
 
 
-def choose_order(tokens, vocab_size, orders, verbose=True):
-    """Counts all but the held-out chunks (holdout_mask) and, for each order, tunes the top
-    order's discounts on them and scores it. Returns (best order, {order: nll nats/token},
-    {order: tuned discounts})."""
-    mask = holdout_mask(len(tokens))
-    m = KneserNey.train(tokens, vocab_size, max(orders), exclude=mask, verbose=verbose)
-    terms = holdout_terms(m, tokens, mask)
+def choose_order(model, dev_stream, orders, verbose=True):
+    """For each order (<= model.max_order) tunes the top order's discounts on dev_stream (held-out
+    tokens: not train.bin's, whose weighted sources repeat documents, so that chunks of it are
+    not really unseen) and scores it. Leaves the model at the best order with its tuned
+    discounts. Returns (best order, {order: dev nll nats/token}, {order: tuned discounts})."""
+    terms = model.stream_terms(dev_stream, start=1)
     res, tuned = {}, {}
     for n in orders:
-        m.set_order(n)
-        est = m.discounts_of(n)
-        before = -float(m.logprob_terms(terms).mean())
-        tuned[n], res[n] = tune_top_discounts(m, terms)
+        model.set_order(n)
+        est = model.discounts_of(n)
+        before = -float(model.logprob_terms(terms).mean())
+        tuned[n], res[n] = tune_top_discounts(model, terms)
         if verbose:
-            _log("order %d: held-out chunks of train.bin: %.4f nats/token with the estimated discounts %s, "
-                 "%.4f tuned %s" % (n, before, _fmt(est), res[n], _fmt(tuned[n])))
+            _log("order %d: %.4f nats/token on the tuning half with the estimated discounts %s, "
+                 "%.4f with %s" % (n, before, _fmt(est), res[n], _fmt(tuned[n])))
     best = min(res, key=res.get)
+    model.set_order(best)
+    model.set_discounts(best, "raw", tuned[best])
     return best, res, tuned
 
 
 def _fmt(d):
     return "(" + ", ".join("%.3f" % x for x in d) + ")"
+
+
+def evaluate(model, eval_lm, data_dir, valid_text, orders, verbose=True):
+    """Chooses the order and top discounts on the first half of valid.bin (whole documents) and
+    scores the whole file and each half. Returns (the result dict: python/eval_lm.py's summary
+    plus the choice, the NLL of each target [n - 1])."""
+    with open(os.path.join(data_dir, "meta.json"), encoding="utf-8") as f:
+        eot = int(json.load(f)["eot_id"])
+    stream = eval_lm.eval_stream(os.path.join(data_dir, "valid.bin"), eot)
+    halves = eval_lm.document_halves(stream, valid_text, eot)
+    order, choice, tuned = choose_order(model, stream[:halves["cut"] + 1], orders, verbose)
+    lp = -model.logprob_stream(stream, start=1)     # NLL of targets 1 .. n-1
+    res = eval_lm.summary("kn%d" % order, float(lp.sum()), len(lp), eval_lm.text_units(valid_text))
+    res["halves"] = eval_lm.half_summaries(lp, halves)
+    res.update({"order": order, "tuning_nll": {str(k): v for k, v in choice.items()},
+                "discounts": {str(k): model.discounts_of(k) for k in range(1, order + 1)},
+                "smoothing": "interpolated modified Kneser-Ney; order and top-order discounts tuned on "
+                             "the first half of valid.bin", "n_grams": model.n_grams()})
+    return res, lp
 
 
 def main(argv=None):
@@ -384,28 +388,17 @@ def main(argv=None):
     ap.add_argument("--data", default="data/tokens", help="train.bin, valid.bin, meta.json")
     ap.add_argument("--valid-text", default="data/corpus/valid.txt",
                     help="the text behind valid.bin (for the per-character figures)")
-    ap.add_argument("--orders", default="2,3,4,5", help="orders to choose from on held-out chunks")
-    ap.add_argument("--order", type=int, default=0, help="use this order (its discounts are still tuned)")
+    ap.add_argument("--orders", default="2,3,4,5", help="orders to choose from (on valid's first half)")
     ap.add_argument("--json", help="write the results here")
     a = ap.parse_args(argv)
     with open(os.path.join(a.data, "meta.json"), encoding="utf-8") as f:
-        meta = json.load(f)
-    V, eot = int(meta["vocab_size"]), int(meta["eot_id"])
+        V = int(json.load(f)["vocab_size"])
     train = np.memmap(os.path.join(a.data, "train.bin"), dtype="<u2", mode="r")
     t0 = time.time()
-    orders = [a.order] if a.order else [int(x) for x in a.orders.split(",")]
-    order, choice, tuned = choose_order(train, V, orders)
-    _log("chose order %d (%.0f s)" % (order, time.time() - t0))
-    model = KneserNey.train(train, V, order, verbose=True).set_order(order)
-    model.set_discounts(order, "raw", tuned[order])
-    stream = eval_lm.eval_stream(os.path.join(a.data, "valid.bin"), eot)
-    nll = -float(model.logprob_stream(stream, start=1).sum())
-    units = eval_lm.text_units(a.valid_text)
-    res = eval_lm.summary("kn%d" % order, nll, len(stream) - 1, units)
-    res.update({"order": order, "order_choice_nll": {str(k): v for k, v in choice.items()},
-                "discounts": {str(k): model.discounts_of(k) for k in range(1, order + 1)},
-                "smoothing": "interpolated modified Kneser-Ney", "n_grams": model.n_grams(),
-                "seconds": round(time.time() - t0, 1)})
+    orders = [int(x) for x in a.orders.split(",")]
+    model = KneserNey.train(train, V, max(orders), verbose=True)
+    res, _ = evaluate(model, eval_lm, a.data, a.valid_text, orders)
+    res["seconds"] = round(time.time() - t0, 1)
     print(json.dumps(res))
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:

@@ -48,7 +48,10 @@ def check(name, fn):
         ok, why = fn()
     except Exception as e:  # noqa: BLE001 (an exception is a failure, with its message)
         ok, why = False, "%s: %s" % (type(e).__name__, e)
-    report(name, ok, why)
+    if ok is None:
+        skip(name, why)
+    else:
+        report(name, ok, why)
 
 
 def tiny_corpus(V=12, n=4000, seed=0):
@@ -114,7 +117,9 @@ def discounts_sane():
     ok = 0 < d[0] <= d[1] <= d[2] <= 3 and d[0] <= 1 and d[1] <= 2
     # repetition-inflated counts (n4 > n3) must not drive D3+ to zero
     d2 = ngram.kn_discounts(np.array([1] * 100 + [2] * 40 + [3] * 5 + [4] * 60))
-    return ok and d2[2] >= d2[1] > 0, "%s, %s" % (d, d2)
+    # no count of 3 (a tiny corpus) must not divide by zero
+    d3 = ngram.kn_discounts(np.array([1] * 10 + [2] * 4 + [5] * 2))
+    return ok and d2[2] >= d2[1] > 0 and 0 < d3[0] <= d3[1] <= d3[2] <= 3, "%s, %s, %s" % (d, d2, d3)
 
 
 def holdout_excludes():
@@ -132,13 +137,24 @@ def holdout_excludes():
 
 def tuning_does_not_hurt():
     V = 12
-    t = tiny_corpus(V, 20000)
-    mask = ngram.holdout_mask(len(t), chunk=256, every=10)
-    m = ngram.KneserNey.train(t, V, 3, exclude=mask).set_order(3)
-    terms = ngram.holdout_terms(m, t, mask)
+    m = ngram.KneserNey.train(tiny_corpus(V, 20000), V, 3).set_order(3)
+    terms = m.stream_terms(tiny_corpus(V, 3000, seed=5))
     before = -float(m.logprob_terms(terms).mean())
     d, after = ngram.tune_top_discounts(m, terms)
     return after <= before + 1e-12 and d[0] <= d[1] <= d[2], "%.5f -> %.5f with %s" % (before, after, d)
+
+
+def choose_order_prefers_context():
+    # a corpus where the token two back decides the next one: order >= 3 must win over 2
+    rng = np.random.RandomState(0)
+    V = 10
+    t = [0, 1]
+    for _ in range(6000):
+        t.append((t[-2] * 3 + 1) % V if rng.rand() < 0.95 else rng.randint(V))
+    t = np.array(t)
+    m = ngram.KneserNey.train(t[:5000], V, 4)
+    best, res, tuned = ngram.choose_order(m, t[5000:], [2, 3, 4], verbose=False)
+    return best >= 3 and m.order == best and res[3] < res[2], "chose %d: %s" % (best, res)
 
 
 # ------------------------------------------------------------------ accounting
@@ -173,7 +189,9 @@ def neural_accounting_matches_direct():
         direct = -float(lp[torch.arange(len(short) - 1), torch.tensor(short[1:])].sum())
     one = eval_lm.neural_nll(m, short, block=64, stride=32)
     slid = eval_lm.neural_nll(m, s, block=64, stride=32)
-    ok = abs(one - direct) < 1e-6 * max(1.0, abs(direct)) and math.isfinite(slid) and slid > one
+    each = eval_lm.neural_nll(m, s, block=64, stride=32, per_token=True)
+    ok = (abs(one - direct) < 1e-6 * max(1.0, abs(direct)) and math.isfinite(slid) and slid > one
+          and len(each) == len(s) - 1 and abs(float(each.sum()) - slid) < 1e-6 * slid and (each > 0).all())
     return ok, "one window %.6f vs direct %.6f; sliding over 150 tokens %.3f" % (one, direct, slid)
 
 
@@ -184,6 +202,23 @@ def text_units_drop_markers():
             f.write("caf\u00e9\n<|endoftext|>\nab\n<|endoftext|>\n")
         u = eval_lm.text_units(p)
     return u == {"chars": 10, "bytes": 11}, str(u)
+
+
+def halves_split_documents():
+    with tempfile.TemporaryDirectory() as tmp:
+        p = os.path.join(tmp, "v.txt")
+        with open(p, "w", encoding="utf-8") as f:
+            f.write("aaaa\n<|endoftext|>\nbb\n<|endoftext|>\ncccccc\n<|endoftext|>\n")
+        eot = 9
+        stream = np.array([eot, 1, 1, eot, 2, eot, 3, 3, 3, eot])
+        h = eval_lm.document_halves(stream, p, eot)
+        nll = np.arange(1, len(stream), dtype=float)
+        s = eval_lm.half_summaries(nll, h)
+    # cut after the second document's end-of-text (stream index 5); text: "aaaa\n" + "\nbb\n" = 9
+    # characters before the second marker, "\ncccccc\n" + "\n" = 9 after it
+    ok = (h["cut"] == 5 and h["first"]["chars"] == 9 and h["second"]["chars"] == 9
+          and s["first"]["tokens"] == 5 and s["second"]["tokens"] == 4)
+    return ok, "%s %s" % (h, s)
 
 
 # ------------------------------------------------------------------ the simulated user (keystrokes.c)
@@ -313,6 +348,51 @@ def ngram_completer_runs():
         "completions %s, savings %.2f" % (got[:3], st.savings())
 
 
+def driver_end_to_end():
+    ks = os.path.join(ROOT, BUILD, "bench", "eval_keystrokes")
+    if not os.path.exists(AC) or not os.path.exists(ks):
+        return None, "no %s or %s (make all, make %s)" % (AC, ks, os.path.relpath(ks, ROOT))
+    rng = np.random.RandomState(0)
+    words = "the fox and dog sleep in sun then shells we meet at noon".split()
+
+    def doc():
+        return " ".join(rng.choice(words) for _ in range(rng.randint(20, 60))) + "."
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "tokens")
+        os.makedirs(data)
+        for split, n in (("train", 300), ("valid", 12)):
+            with open(os.path.join(tmp, split + ".txt"), "w") as f:
+                for _ in range(n):
+                    f.write(doc() + "\n<|endoftext|>\n")
+            r = subprocess.run([AC, "tokenize", "--tokenizer", TINY, "--special", "--out-u16",
+                                os.path.join(data, split + ".bin"), os.path.join(tmp, split + ".txt")],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                return False, r.stderr
+        with open(os.path.join(data, "meta.json"), "w") as f:
+            json.dump({"vocab_size": 297, "eot_id": 296}, f)
+        prose = os.path.join(tmp, "prose.txt")
+        with open(prose, "w") as f:
+            f.write("\n".join(doc() for _ in range(3)) + "\n")
+        out = os.path.join(tmp, "b.json")
+        import contextlib
+        import io
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
+            rc = nb.main(["--data", data, "--valid-text", os.path.join(tmp, "valid.txt"), "--prose", prose,
+                          "--tokenizer", TINY, "--orders", "2,3", "--checkpoint", TINY, "--neural-dir",
+                          os.path.join(tmp, "neural"), "--limit", "3", "--json", out])
+        with open(out) as f:
+            res = json.load(f)
+    rows = res["rows"]
+    ok = (rc == 0 and len(rows) == 2 and all(math.isfinite(r["bits_per_char"]) for r in rows)
+          and all(set(r["keystrokes"]) == {"3", "5"} for r in rows)
+          and rows[0]["keystrokes"]["3"]["chars"] == rows[1]["keystrokes"]["3"]["chars"] > 0
+          and rows[0]["bits_per_char"] < rows[1]["bits_per_char"] and "| kn" in buf.getvalue())
+    return ok, "rc %d; %s" % (rc, [(r["model"], round(r["bits_per_char"], 3),
+                                   {k: round(v["savings"], 3) for k, v in r["keystrokes"].items()}) for r in rows])
+
+
 def main():
     check("kn: probabilities sum to 1 over the vocabulary (orders 1-4, seen and unseen contexts)", sums_to_one)
     check("kn: stream scoring equals the full distribution's entries", stream_matches_dist)
@@ -321,25 +401,20 @@ def main():
     check("kn: discounts non-decreasing and within range, also with inflated counts", discounts_sane)
     check("kn: excluded positions are not counted", holdout_excludes)
     check("kn: tuning the top discounts never raises held-out loss", tuning_does_not_hurt)
+    check("kn: the order is chosen on held-out tokens", choose_order_prefers_context)
     check("eval_lm: sliding windows score every target once", window_plan_covers)
     check("eval_lm: one window equals a direct forward", neural_accounting_matches_direct)
     check("eval_lm: characters and bytes without the end-of-text markers", text_units_drop_markers)
+    check("eval_lm: the halves split at a document end, text and tokens alike", halves_split_documents)
     check("keystrokes: accepts the longest shown match (test_keystrokes.c case 1)", ks_longest_match)
     check("keystrokes: fewer shown, fewer savings (case 2)", ks_fewer_shown)
     check("keystrokes: counts characters, not bytes (case 3)", ks_characters_not_bytes)
     check("keystrokes: lines trimmed, skipped and cut as eval_keystrokes.c does", eval_lines_like_c)
-    for name, fn in (("port: BPE encoder equals `autocorrect tokenize`", bpe_matches_c),
-                     ("port: completions and scores equal `autocorrect complete` on the tiny model",
-                      completions_match_c)):
-        try:
-            ok, why = fn()
-        except Exception as e:  # noqa: BLE001
-            ok, why = False, "%s: %s" % (type(e).__name__, e)
-        if ok is None:
-            skip(name, why)
-        else:
-            report(name, ok, why)
+    check("port: BPE encoder equals `autocorrect tokenize`", bpe_matches_c)
+    check("port: completions and scores equal `autocorrect complete` on the tiny model", completions_match_c)
     check("n-gram completer learns a repeated sentence (healing mid-word, savings > 50%)", ngram_completer_runs)
+    check("driver: the table for both models on a tiny corpus (same lines typed; the random-weight tiny "
+          "model loses)", driver_end_to_end)
     return 1 if failures else 0
 
 
