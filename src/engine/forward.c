@@ -8,7 +8,7 @@
  * before calling), nor the kernels themselves (kernels.c).
  *
  * Parallel parts: each matrix product is split over column ranges (every row at once, so a weight
- * is read once per batch), and attention over (row, head) pairs. Every output is computed by the
+ * is read once per batch), and attention over (row, group of heads) pairs. Every output is computed by the
  * same arithmetic whatever the split, so the thread count never changes the result.
  */
 #include "engine/model.h"
@@ -120,12 +120,17 @@ typedef struct attn_job {
     float scale;
 } attn_job;
 
+/* Heads per attention task: the kernel interleaves a few heads; more tasks than rows keep a pool
+ * busy when few rows (decoding) read long caches. */
+#define AC__HEADS_PER_TASK 4
+
 static void attn_task(void *ctx, int task)
 {
     const attn_job *j = ctx;
     const ac_dims *d = &j->m->dims;
-    const int H = d->n_head, C = d->n_embd, hd = C / H;
-    int r = task / H, h = task % H;
+    const int H = d->n_head, C = d->n_embd, hd = C / H, groups = (H + AC__HEADS_PER_TASK - 1) / AC__HEADS_PER_TASK;
+    const int r = task / groups, h = task % groups * AC__HEADS_PER_TASK;
+    const int nh = H - h < AC__HEADS_PER_TASK ? H - h : AC__HEADS_PER_TASK;
     const ac__row *row = &j->rows[r];
     const ac__kv_store *kv = row->s->kv;
     ac__kv_view view = {
@@ -135,7 +140,7 @@ static void attn_task(void *ctx, int task)
         .k_off = ((size_t)(j->layer * 2 + 0) * H + h) * AC__KV_BLOCK * hd,
         .v_off = ((size_t)(j->layer * 2 + 1) * H + h) * AC__KV_BLOCK * hd,
     };
-    j->m->k->attention(j->att + (size_t)r * C + h * hd, j->qkv + (size_t)r * 3 * C + h * hd, &view, row->pos + 1,
+    j->m->k->attention(j->att + (size_t)r * C + h * hd, j->qkv + (size_t)r * 3 * C + h * hd, &view, nh, row->pos + 1,
                        hd, j->scale);
 }
 
@@ -194,7 +199,8 @@ void ac__forward_rows(const ac_model *m, ac__kv_store *sc, const ac__row *rows, 
         double attn_work = 0; /* positions read, times 2 * n_embd (keys and values) */
         for (int r = 0; r < n; r++)
             attn_work += 2.0 * (rows[r].pos + 1) * C;
-        ac__threadpool_run(pool_for(tp, attn_work), n * H, attn_task, &aj);
+        ac__threadpool_run(pool_for(tp, attn_work), n * ((H + AC__HEADS_PER_TASK - 1) / AC__HEADS_PER_TASK),
+                           attn_task, &aj);
         linear(m, tp, sc->x, C, sc->att, C, F ? &F->attn_proj : NULL, Q ? &Q->attn_proj : NULL, &sc->xq,
                L->attn_proj_b, n, 1, -1);
         /* MLP block: x += c_proj(gelu(c_fc(ln_2(x)))) */

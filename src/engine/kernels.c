@@ -156,7 +156,7 @@ static void naive_gelu(float *x, int n, int kind)
 }
 
 /* Two passes over the scores, as the math reads: maximum, then the weighted sum. */
-static void naive_attention(float *out, const float *q, const ac__kv_view *kv, int n_pos, int hd, float scale)
+static void naive_attention1(float *out, const float *q, const ac__kv_view *kv, int n_pos, int hd, float scale)
 {
 #define KEY(t, i) (kv->base + (size_t)kv->blocks[(t) / AC__KV_BLOCK] * kv->block_stride + kv->k_off)[(size_t)(i) * AC__KV_BLOCK + (t) % AC__KV_BLOCK]
 #define VAL(t) (kv->base + (size_t)kv->blocks[(t) / AC__KV_BLOCK] * kv->block_stride + kv->v_off + (size_t)((t) % AC__KV_BLOCK) * hd)
@@ -183,6 +183,16 @@ static void naive_attention(float *out, const float *q, const ac__kv_view *kv, i
         out[i] = (float)(out[i] / l);
 #undef KEY
 #undef VAL
+}
+
+static void naive_attention(float *out, const float *q, const ac__kv_view *kv, int n_heads, int n_pos, int hd,
+                            float scale)
+{
+    for (int h = 0; h < n_heads; h++) {
+        ac__kv_view v = *kv;
+        v.k_off += (size_t)h * AC__KV_BLOCK * hd, v.v_off += (size_t)h * AC__KV_BLOCK * hd;
+        naive_attention1(out + (size_t)h * hd, q + (size_t)h * hd, &v, n_pos, hd, scale);
+    }
 }
 
 const ac__kernels ac__kernels_naive = {
@@ -224,8 +234,10 @@ static inline ac__vf4 ac__vf4_set1(float f)
 #define AC__VF(R) ((R) == 1 ? 2 : 1)
 #define AC__RT8 2
 #define AC__V8(R) 1
+#define AC__NHA 1
 #define AC__I8 0
 #include "engine/kernels_fast.inc"
+#undef AC__NHA
 #undef AC__K
 #undef AC__KNAME
 #undef AC__VW
@@ -266,8 +278,10 @@ static inline ac__vf4 ac__vf4_set1(float f)
 #define AC__VF(R) ((R) == 1 ? 4 : (R) == 2 ? 3 : (R) == 3 ? 2 : 1)
 #define AC__RT8 4
 #define AC__V8(R) ((R) == 1 ? 2 : 1)
+#define AC__NHA 1
 #define AC__I8 1
 #include "engine/kernels_fast.inc"
+#undef AC__NHA
 #undef AC__K
 #undef AC__KNAME
 #undef AC__VW
@@ -302,6 +316,7 @@ static inline ac__vf4 ac__vf4_set1(float f)
 #define AC__VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define AC__RT 8
 #define AC__VF(R) ((R) <= 2 ? 8 : (R) == 3 ? 6 : (R) == 4 ? 5 : (R) <= 6 ? 4 : 3)
+#define AC__NHA 2
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))), apply_to = function)
 #else
@@ -354,6 +369,7 @@ static inline ac__vf4 ac__vf4_set1(float f)
 #undef AC__VFMA
 #undef AC__RT
 #undef AC__VF
+#undef AC__NHA
 #endif
 
 static const ac__kernels *kernel_list[5]; /* best first, NULL-terminated */

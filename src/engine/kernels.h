@@ -108,9 +108,12 @@ typedef struct ac__kernels {
     /* x[n] = gelu(x), in place; kind is enum ac__gelu_kind. */
     void (*gelu)(float *x, int n, int kind);
 
-    /* out[hd] = softmax(q . k_t * scale over t < n_pos) . v_t: one query of one head over the first
-     * n_pos positions of the cache (n_pos >= 1). */
-    void (*attention)(float *out, const float *q, const ac__kv_view *kv, int n_pos, int head_dim,
+    /* For heads h < n_heads: out[h][hd] = softmax(q[h] . k_t * scale over t < n_pos) . v_t, one
+     * query per head over the first n_pos positions of the cache (n_pos >= 1). q and out hold the
+     * heads side by side ([n_heads][hd]); head h's keys and values are kv's, h * AC__KV_BLOCK * hd
+     * floats further (the cache's layout, see ac__kv_view). Each head's result does not depend on
+     * n_heads (heads may be grouped in any way). */
+    void (*attention)(float *out, const float *q, const ac__kv_view *kv, int n_heads, int n_pos, int head_dim,
                       float scale);
 } ac__kernels;
 

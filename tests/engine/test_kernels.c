@@ -389,32 +389,44 @@ static void attention_matches_naive(void)
     const ac__kernels *const *list = ac__kernels_available();
     const int hds[] = {8, 24, 64, 5, 32, 128};
     const int npos[] = {1, 15, 16, 17, 50, 129};
-    const int H = 3;
+    const int H = 5;
     for (size_t a = 0; a < sizeof hds / sizeof hds[0]; a++) {
         int hd = hds[a];
         int n_blocks = 9;
         size_t stride = (size_t)2 * H * AC__KV_BLOCK * hd;    /* one layer: [2][H][B * hd] */
         float *store = randv((size_t)n_blocks * stride * 2, 2); /* room for 18 blocks */
         int32_t blocks[9] = {7, 2, 16, 0, 11, 5, 3, 9, 14};     /* scattered, as forks leave them */
-        float *q = randv(hd, 2), *o0 = malloc(sizeof(float) * hd), *o1 = malloc(sizeof(float) * hd);
-        for (size_t p = 0; p < sizeof npos / sizeof npos[0]; p++)
-            for (int h = 0; h < H; h++) {
-                ac__kv_view v = {store, blocks, stride, (size_t)h * AC__KV_BLOCK * hd,
-                                 (size_t)(H + h) * AC__KV_BLOCK * hd};
-                ac__kernels_naive.attention(o0, q, &v, npos[p], hd, 1.0f / sqrtf((float)hd));
-                for (int k = 0; list[k]; k++) {
-                    list[k]->attention(o1, q, &v, npos[p], hd, 1.0f / sqrtf((float)hd));
-                    CHECKF(maxrel(o1, o0, hd, 1.0) < 1e-5, "%s attention hd %d n_pos %d: %g", list[k]->name, hd,
-                           npos[p], maxrel(o1, o0, hd, 1.0));
+        float *q = randv((size_t)H * hd, 2), *o0 = malloc(sizeof(float) * H * hd), *o1 = malloc(sizeof(float) * H * hd);
+        float *o2 = malloc(sizeof(float) * H * hd);
+        for (size_t p = 0; p < sizeof npos / sizeof npos[0]; p++) {
+            ac__kv_view v = {store, blocks, stride, 0, (size_t)H * AC__KV_BLOCK * hd};
+            ac__kernels_naive.attention(o0, q, &v, H, npos[p], hd, 1.0f / sqrtf((float)hd));
+            for (int k = 0; list[k]; k++) {
+                list[k]->attention(o1, q, &v, H, npos[p], hd, 1.0f / sqrtf((float)hd));
+                CHECKF(maxrel(o1, o0, (size_t)H * hd, 1.0) < 1e-5, "%s attention hd %d n_pos %d: %g", list[k]->name, hd,
+                       npos[p], maxrel(o1, o0, (size_t)H * hd, 1.0));
+                /* head by head, and in other groups: the same bits */
+                for (int h = 0; h < H; h++) {
+                    ac__kv_view w = v;
+                    w.k_off += (size_t)h * AC__KV_BLOCK * hd, w.v_off += (size_t)h * AC__KV_BLOCK * hd;
+                    list[k]->attention(o2 + (size_t)h * hd, q + (size_t)h * hd, &w, 1, npos[p], hd, 1.0f / sqrtf((float)hd));
                 }
+                CHECKF(!memcmp(o1, o2, sizeof(float) * H * hd), "%s attention hd %d: one head at a time changes bits",
+                       list[k]->name, hd);
+                ac__kv_view w = v;
+                w.k_off += (size_t)3 * AC__KV_BLOCK * hd, w.v_off += (size_t)3 * AC__KV_BLOCK * hd;
+                list[k]->attention(o2, q + (size_t)3 * hd, &w, 2, npos[p], hd, 1.0f / sqrtf((float)hd));
+                CHECKF(!memcmp(o1 + (size_t)3 * hd, o2, sizeof(float) * 2 * hd), "%s attention hd %d: heads 3..4 alone "
+                       "change bits", list[k]->name, hd);
             }
+        }
         /* a single position returns its value exactly */
         ac__kv_view v = {store, blocks, stride, 0, (size_t)H * AC__KV_BLOCK * hd};
         for (int k = 0; list[k]; k++) {
-            list[k]->attention(o1, q, &v, 1, hd, 0.3f);
+            list[k]->attention(o1, q, &v, 1, 1, hd, 0.3f);
             CHECK(maxrel(o1, store + (size_t)7 * stride + H * AC__KV_BLOCK * hd, hd, 1e-6) < 1e-6);
         }
-        free(store), free(q), free(o0), free(o1);
+        free(store), free(q), free(o0), free(o1), free(o2);
     }
 }
 
