@@ -11,7 +11,7 @@ packages=(
   # Python side: training, export, fixtures (Debian's torch is for /usr/bin/python3)
   python3 python3-torch python3-numpy python3-onnx libopenblas0-openmp python3-matplotlib
   # test references and clients: node for onnxruntime-node and js-tiktoken, editors and shells
-  nodejs npm neovim zsh fish tmux netcat-openbsd
+  nodejs npm neovim zsh fish tmux netcat-openbsd zsh-autosuggestions
   # screenshots of the editor integrations (tests/nvim/screenshot.sh renders tmux captures)
   python3-pil fonts-dejavu-core
   # spelling: SCOWL word lists for the dictionary, codespell's misspellings for bench/eval_spelling.sh
