@@ -260,7 +260,8 @@ _autocorrect_send() {
       _autocorrect_retry_at=$(( EPOCHREALTIME + 2 ))
       return 1
     fi
-    data=${data[n+1,-1]}
+    # n counts bytes: cut by bytes
+    () { setopt localoptions nomultibyte; data=${data[n+1,-1]} }
   done
   (( _autocorrect_inflight++ == 0 )) && _autocorrect_oldest=$EPOCHREALTIME
   _autocorrect_log "sent ${1[1,20]} inflight=$_autocorrect_inflight"

@@ -34,6 +34,7 @@ SAVEHIST=1000
 unsetopt flowcontrol
 [[ -n \$T_ZAS ]] && source /usr/share/zsh-autosuggestions/zsh-autosuggestions.zsh
 source $ROOT/shell/autocorrect.zsh
+[[ -n \$T_ZAS_AFTER ]] && source /usr/share/zsh-autosuggestions/zsh-autosuggestions.zsh
 # test helpers: bytes a terminal cannot type
 _t_ins_bad() { LBUFFER+=\$'\\xff\\xfe'ok }
 _t_ins_nul() { LBUFFER+=\$'a\\0b' }
@@ -356,6 +357,18 @@ else
   tm send-keys -t 0 Enter
   if t_wait_for '^W\[user:_autocorrect_readable\|user:_autocorrect_pre_redraw\]$' 3; then pass "zas_leaves_our_widgets_unwrapped"
   else fail zas_leaves_our_widgets_unwrapped "$(t_screen | grep '^W' | tail -1)"; fi
+  # loaded in the other order
+  printf '%s\n' "echo zas from history" >"$ZD/history-next"
+  zsh_start T_ZAS_AFTER=1 AUTOCORRECT_HIGHLIGHT=fg=5
+  type_line "echo zas"
+  sleep 0.8
+  theirs=$(t_screen_e | $ACQ ghost '$ echo zas')
+  type_line "$LINE"
+  if [ "$theirs" = " from history" ] && ACQ_FG=35 t_wait_ghost_is "\$ $LINE" "$EXPECT" 5; then
+    pass "zas_sourced_after_us (theirs from history, ours otherwise)"
+  else
+    fail zas_sourced_after_us "theirs '$theirs', ours '$GHOST'"
+  fi
   fi
 
 # --- stale replies (the fake daemon: its replies to older requests come late, and all of them) ------
