@@ -40,6 +40,11 @@ zmodload zsh/zle zsh/net/socket zsh/system zsh/datetime zsh/parameter || {
 autoload -Uz add-zle-hook-widget
 
 # --- state ---------------------------------------------------------------------------------------
+# Sourced again (a reloaded ~/.zshrc): close the old connection before the state is reset.
+if [[ -n ${_autocorrect_fd:-} ]]; then
+  zle -F $_autocorrect_fd 2>/dev/null
+  exec {_autocorrect_fd}>&- 2>/dev/null
+fi
 typeset -g  _autocorrect_fd=''          # the daemon connection, '' when closed
 typeset -g  _autocorrect_rbuf=''        # bytes read and not yet a whole line
 typeset -gi _autocorrect_seq=0          # id of the newest request sent
