@@ -7,12 +7,12 @@
  *                                      ms per decoded token with the cache, ms per step of a batch
  *                                      of `beams` sessions forked from the prompt
  *                                      (ac_session_decode_batch); one JSON line on stdout
- *   bench_engine --model PATH --perplexity TOKENS [--tokens 50000] [--block 256] [--stride 128]
+ *   bench_engine --model PATH --perplexity TOKENS [--tokens 50000] [--block 128] [--stride 64]
  *                [--threads N]         perplexity of the model over a token file (little-endian
  *                                      uint16 ids, as data/tokens/valid.bin) in float32 and in int8 (made
  *                                      at load), and their relative difference; one JSON line. Windows
  *                                      of `block` tokens moved by `stride`, each scoring only the tokens
- *                                      no earlier window scored (as python/eval_lm.py)
+ *                                      no earlier window scored (as python/eval_lm.py, whose defaults these are)
  *
  * bench/bench_engine.sh runs the second form over the benchmark models and beside ONNX Runtime.
  * Times are medians over the repetitions (the machines are noisy).
@@ -204,14 +204,14 @@ static void usage(void)
 {
     fprintf(stderr, "usage: bench_engine [--model PATH [--threads N] [--int8] [--prefill N] [--decode N] [--beams N] "
                     "[--reps N]]\n"
-                    "       bench_engine --model PATH --perplexity TOKENS [--tokens 50000] [--block 256] [--stride 128] "
+                    "       bench_engine --model PATH --perplexity TOKENS [--tokens 50000] [--block 128] [--stride 64] "
                     "[--threads N]\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *path = NULL, *ppl_file = NULL;
-    int threads = 1, int8 = 0, n_prefill = 128, n_decode = 32, reps = 5, n_beams = 5, block = 256, stride = 128;
+    int threads = 1, int8 = 0, n_prefill = 128, n_decode = 32, reps = 5, n_beams = 5, block = 128, stride = 64;
     long max_tokens = 50000;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
