@@ -2,7 +2,8 @@
 # lines, a private temporary directory, tmux on a private server (-L, always killed on exit), the
 # real daemon on a temporary socket, and waiting for text on the screen. Sourced by bash; not a test.
 #
-# Every process a test starts goes into T_PIDS and is killed by its id on exit.
+# Every process a test starts is a background job of the test's shell, killed by its id on exit
+# if it still runs (T_PIDS lists them).
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${AC_TEST_BUILD:-${BUILD:-build}}
@@ -26,8 +27,9 @@ skip() { echo "SKIP: $1: $2"; }
 
 t_cleanup() {
   tmux -L "$T_TMUX" kill-server 2>/dev/null
+  # only children still alive (a pid already reaped may belong to someone else by now)
   local p
-  for p in "${T_PIDS[@]+"${T_PIDS[@]}"}"; do
+  for p in $(jobs -pr) $(jobs -ps); do
     kill -CONT "$p" 2>/dev/null
     kill "$p" 2>/dev/null
   done
