@@ -38,7 +38,8 @@ $PYTHON python/train.py --data data/tokens --out $RUN --resume \
     --warmup-steps 200 --max-steps $MAX_STEPS --max-time "${TRAIN_MINUTES:-115}" \
     --threads "${TRAIN_THREADS:-1}" --device "${DEVICE:-auto}" --eval-interval 250 --eval-tokens 32768
 mkdir -p $OUT
-$PYTHON python/export_model.py --checkpoint $RUN/best.pt --out $OUT --int8 --tokenizer $TOK
+# int8 ONNX for the engine, and float16 safetensors beside it for `autocorrect adapt` to fine-tune from
+$PYTHON python/export_model.py --checkpoint $RUN/best.pt --out $OUT --int8 --safetensors-fp16 --tokenizer $TOK
 make dictionary
 cp $RUN/loss.png docs/loss.png 2>/dev/null || true
 echo "make_model: wrote $OUT ($(du -sh $OUT | cut -f1))"
