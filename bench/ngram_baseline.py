@@ -440,7 +440,7 @@ class Completer:
     # -- the request: encode, token healing's back-off (complete.c, ac_complete)
     def complete(self, text):
         """Completions of the typed bytes `text`: a list of (completion bytes, score), best first."""
-        v, p = self.v, self.p
+        v = self.v
         ids = self.bpe.encode(text.decode("utf-8", errors="surrogateescape"))
         lead = [v.eos] if v.eos >= 0 else []
         all_ids = lead + ids
@@ -802,7 +802,7 @@ def main(argv=None):
         comp = Completer(bpe, vocab, logp)
         row["keystrokes"] = ngram_keystrokes(comp, lines, shown, log=_log)
     rows.append(row)
-    del model
+    model = None    # the counts (about 2 GB) go before the neural model loads
 
     if a.checkpoint:
         import torch

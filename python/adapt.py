@@ -464,7 +464,7 @@ def mix_source(given, model_dir, vocab_size):
     return None, "none found with this model's tokenizer"
 
 
-def mix_original(work, train_bin, mix_path, fraction, seed=0):
+def mix_original(train_bin, mix_path, fraction, seed=0):
     """Appends chunks of the original training tokens so that they make `fraction` of
     train.bin; returns how many tokens were added."""
     import numpy as np
@@ -701,7 +701,7 @@ def main(argv=None):
         if n_valid < block + 2:
             raise SystemExit("adapt: the held-out part is too short (%d tokens)" % n_valid)
         mix_path, why = mix_source(a.mix_data, a.model, base.config.vocab_size)
-        mixed = mix_original(work, os.path.join(data, "train.bin"), mix_path, a.mix_fraction, a.seed) if mix_path else 0
+        mixed = mix_original(os.path.join(data, "train.bin"), mix_path, a.mix_fraction, a.seed) if mix_path else 0
         if mixed:
             say("Mixed in %d tokens of the original training data (%.0f%%, from %s) against forgetting"
                 % (mixed, 100.0 * mixed / (n_train + mixed), mix_path))

@@ -43,7 +43,6 @@ token itself). All k-grams that share a context are therefore one contiguous run
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
