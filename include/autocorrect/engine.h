@@ -37,9 +37,10 @@
  * is sized for n_seq_max sequences of n_ctx tokens; pages are touched only as they fill), so prefill,
  * decode, fork and rewind allocate nothing.
  *
- * Numbers. Float32 activations throughout; the math is Hugging Face GPT2LMHeadModel's (LayerNorm,
- * tanh or erf GELU, causal attention scaled by 1/sqrt(head_dim), LM head tied to the token
- * embeddings). Results do not depend on the number of threads nor on how tokens are batched.
+ * Numbers. Float32 activations (in int8 mode, each matrix's input is rounded to int8 per block of
+ * 32 on the fly); the math is Hugging Face GPT2LMHeadModel's (LayerNorm, tanh or erf GELU, causal
+ * attention scaled by 1/sqrt(head_dim), LM head tied to the token embeddings). Results do not
+ * depend on the number of threads nor on how tokens are batched (for a given kernel table).
  */
 #ifndef AUTOCORRECT_ENGINE_H
 #define AUTOCORRECT_ENGINE_H
@@ -59,7 +60,8 @@ typedef struct ac_threadpool ac_threadpool;
 /* How the matrices are stored for the forward pass. Append-only. */
 enum ac_quant {
     AC_QUANT_F32 = 0,  /* float32, as loaded */
-    AC_QUANT_INT8 = 1, /* int8 with one float scale per block of 32 inputs, made at load time */
+    AC_QUANT_INT8 = 1, /* int8 with one float scale per block of 32 inputs, made at load time (an int8
+                        * file's per-channel values kept exactly); activations int8 per block too */
 };
 
 /* The GELU variant of the MLP. Append-only. */
@@ -70,7 +72,8 @@ enum ac_gelu {
 
 typedef struct ac_model_params {
     int quantize;      /* enum ac_quant; default AC_QUANT_F32 */
-    int verbose;       /* nonzero: print what was loaded and how long it took to stderr */
+    int verbose;       /* nonzero: print what was loaded and how long it took to stderr, and in
+                        * int8 mode each matrix's quantization error (relative RMS) */
 } ac_model_params;
 
 /* The hyperparameters, with the same names as python/model.py. */
