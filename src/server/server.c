@@ -637,8 +637,8 @@ static void handle_line(ac__server *s, client *c, const char *line, size_t len)
     int rc = ac__request_parse_line(line, len, &s->lim, &j->req, &code, j->err);
     if (rc != AC_OK) {
         atomic_fetch_add(&s->n_errors, 1);
-        if (s->params.verbose)
-            ac__log("client %llu: %s: %s", c->id, code, j->err);
+        if (s->params.verbose) /* the code only: a message may quote the request ("near 'word'", an op name) */
+            ac__log("client %llu: refused a %zu-byte request: %s", c->id, len, code);
         client_send_error(s, c, j->req.id, code, j->err);
         if (!strcmp(code, "too_large"))
             c->closing = 1;

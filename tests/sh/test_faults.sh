@@ -103,6 +103,24 @@ else
   echo "SKIP: startup_socket_dir_wrong_owner: needs root to make a directory owned by someone else"
 fi
 
+# --- nothing typed reaches the log with --verbose, even from a malformed request -------------------
+printf '%s\n' "$(base_config "$tiny")" > "$tmp/verbose.toml"
+"$daemon" --config "$tmp/verbose.toml" --socket "$tmp/verbose.sock" --verbose 2> "$tmp/verbose.log" &
+pid=$!
+for _ in $(seq 100); do echo '{"op":"health"}' | timeout 5 nc -N -U "$tmp/verbose.sock" 2>/dev/null | grep -q '"ok"' && break; sleep 0.1; done
+printf '%s\n' '{"id":1,"op":"complete","before":secretwordone}' '{"id":2,"op":"secretwordtwo"}' \
+  '{"id":3,"op":"complete","before":"secretwordthree","stop_rule":"secretwordfour"}' '{"id":4,"secretwordfive' \
+  | timeout 10 nc -N -U "$tmp/verbose.sock" > /dev/null
+echo "secretwordsix" | timeout 10 nc -U "$tmp/verbose.sock" > /dev/null
+kill -TERM "$pid"; wait "$pid"; pid=
+if grep -q "secretword" "$tmp/verbose.log"; then
+  failed verbose_log_has_no_typed_text "$(grep secretword "$tmp/verbose.log" | head -2 | cut -c1-200)"
+elif grep -q "refused a" "$tmp/verbose.log"; then
+  pass verbose_log_has_no_typed_text
+else
+  failed verbose_log_has_no_typed_text "the verbose log does not mention the refused requests"
+fi
+
 # --- while running ---------------------------------------------------------------------------------
 mkdir -p "$tmp/udir"
 base_config "$tiny" "max_line_bytes = 65536
