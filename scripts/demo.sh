@@ -11,17 +11,19 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 AC=$BUILD/bin/autocorrect
 DAEMON=$BUILD/bin/autocorrectd
-PROMPT=${DEMO_PROMPT:-The quick brown}
 TYPO="Teh wether is nice todya"
 
 for p in "$AC" "$DAEMON"; do
   [ -x "$p" ] || { echo "demo: $p is not built (run make)" >&2; exit 1; }
 done
 model=models/default
+prompt="The president of the United" # the shipped model knows general English (DEMO_PROMPT: another)
 if [ ! -f $model/model.onnx ] && [ ! -f $model/model.safetensors ]; then
   model=tests/fixtures/tiny
+  prompt="The quick brown"
   note="note: the shipped model (models/default) is not built yet (make model); this runs the tiny test model, whose words are random"
 fi
+PROMPT=${DEMO_PROMPT:-$prompt}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/autocorrect-demo.XXXXXX") || exit 1
 sock=$tmp/autocorrect.sock
