@@ -7,8 +7,9 @@
  *
  * The search, one step per token:
  *   - Every live beam scores its next token: log-softmax over the tokens it may take (all of them,
- *     or, while the typed bytes are not yet reproduced, only those consistent with them, so that
- *     probability is renormalised over that set).
+ *     or, while the typed bytes are not yet reproduced, only those consistent with them; the first
+ *     such step renormalises over that set, later ones keep the model's full log-softmax, so that
+ *     a non-canonical split of the typed word pays for its unlikeliness).
  *   - Tokens that would end the completion right at their start under the stop rule (and the
  *     end-of-text token) are pooled into one "stop here" event whose probability is their sum: the
  *     beam's text as it is becomes a finished hypothesis. Summing matters: P(the word ends after
@@ -259,6 +260,19 @@ static void propose(search *q, int bi, const float *L, int *nc)
         for (int i = 0; i < na; i++)
             z += exp((double)L[q->s->allowed[i]] - m);
         double lse = m + log(z);
+        if (b->n_tok > 0) {
+            /* Only the first healing step is renormalised over the consistent set (what the user
+             * typed is given). Later steps keep the model's own probability: renormalising them too
+             * made non-canonical splits ("...for you" + "room" for the typed "your") look as likely
+             * as the real tokenization, and the completion then read "oom". */
+            double zf = 0, mf = -INFINITY;
+            for (int t = 0; t < v->n_vocab; t++)
+                if (L[t] > mf)
+                    mf = L[t];
+            for (int t = 0; t < v->n_vocab; t++)
+                zf += exp((double)L[t] - mf);
+            lse = mf + log(zf);
+        }
         for (int i = 0; i < na; i++) {
             int32_t t = q->s->allowed[i];
             size_t len;

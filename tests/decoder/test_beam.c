@@ -11,10 +11,10 @@
 
 /* ------------------------------------------------------------------------------ the toy world */
 
-enum { EOS, SP, DOT, NL, THE, CAT, CAR, S, DOG, CA, T, R, SAT, S_DOT, T_NL, N_TOK };
+enum { EOS, SP, DOT, NL, THE, CAT, CAR, S, DOG, CA, T, R, SAT, S_DOT, T_NL, RT, N_TOK };
 static const char *const tok_text[N_TOK] = {
     "<|endoftext|>", " ", ".", "\n", " the", " cat", " car", "s", " dog", " ca", "t", "r", " sat",
-    "s.", "t\nx",
+    "s.", "t\nx", "rt",
 };
 
 static const char *toy_bytes(void *ctx, int32_t id, size_t *len, int *special)
@@ -373,6 +373,34 @@ static void token_healing_constraint(void)
     ac_complete_result_free(&r);
 }
 
+static void non_canonical_split_pays_its_probability(void)
+{
+    /* Typed " car". Allowed first tokens: " car" .3 and " ca" .09, renormalised to .3/.39 and
+     * .09/.39. After " ca" the model gives "t" .9, "r" .05, "rt" .05: only "r" and "rt" still
+     * reproduce the typed "r", but that second healing step keeps the model's own probability
+     * (.05), not a renormalised .5, so " ca" + "rt" ("t") scores log(.09/.39 * .05) (alpha = 0;
+     * after "rt" the end of text is certain). */
+    table_default();
+    memcpy(table[CA], (entry[]){{T, .9}, {R, .05}, {RT, .05}, {0, 0}}, 4 * sizeof(entry));
+    ac__beam_params p = base_params();
+    p.max_tokens = 3;
+    p.required = " car";
+    p.required_len = 4;
+    p.started = 1;
+    fake f = {0};
+    ac_complete_result r;
+    CHECK(run(&p, &f, &r) == AC_OK);
+    int found = 0;
+    for (int i = 0; i < r.n; i++)
+        if (!strcmp(r.items[i].text, "t")) {
+            found = 1;
+            CHECK_NEAR(r.items[i].score, log(.09 / .39 * .05), 1e-5);
+        }
+    CHECK(found);
+    CHECK(r.n > 0 && strcmp(r.items[0].text, "t") != 0);
+    ac_complete_result_free(&r);
+}
+
 static void vocab_consistent_lookup(void)
 {
     int32_t out[N_TOK];
@@ -472,6 +500,7 @@ int main(void)
     RUN(deadline_returns_partial);
     RUN(cancel_flag);
     RUN(token_healing_constraint);
+    RUN(non_canonical_split_pays_its_probability);
     RUN(vocab_consistent_lookup);
     RUN(stop_scan_rules);
     RUN(utf8_and_after_rules);
