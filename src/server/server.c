@@ -695,7 +695,9 @@ static void plain_submit(ac__server *s, client *c, size_t len)
     r->use_cache = s->lim.cache;
     r->deadline_ms = s->lim.deadline_ms;
     r->stop_rule = -1;
-    r->min_score = NAN;
+    /* No abstaining here: someone typed this at a terminal (echo -n text | nc -U) and an empty
+     * answer reads as a broken daemon; the editor clients keep the confidence threshold. */
+    r->min_score = -INFINITY;
     r->scope = 1;
     r->last_words = 3;
     j->format = FMT_PLAIN;
