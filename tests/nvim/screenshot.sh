@@ -41,7 +41,7 @@ vim.cmd('highlight NonText guibg=#1c1c1c guifg=#444444')
 vim.opt.number = true
 vim.opt.laststatus = 2
 vim.opt.showmode = true
-vim.opt.statusline = ' %t %m%= autocorrect: %{luaeval("require(\'autocorrect.client\').status().state")}  tiny fixture model '
+vim.opt.statusline = ' %t %m%= autocorrect: %{luaeval("require(\'autocorrect.client\').status().state")}  model: $(basename "$model") '
 require('autocorrect').setup({
   socket = '$tmp/sock',
   -- for the picture: keep the replaced words highlighted, and underline the less sure fixes
@@ -68,7 +68,7 @@ type_slowly() {
 sleep 0.3
 type_slowly "The plan is simpel: ship the daemon first, then the editor plugins."
 "${tmux_[@]}" send-keys -t shot Enter
-type_slowly "I definately want teh Neovim plugin in it, and the sun"
+type_slowly "I definately want teh Neovim plugin in it. Thank you for your hel"
 sleep 1.0
 "${tmux_[@]}" capture-pane -e -p -t shot > "$tmp/capture.ansi"
 cursor=$("${tmux_[@]}" display -p -t shot '#{cursor_y},#{cursor_x}')
