@@ -574,6 +574,12 @@ class Completer:
             La = L[allowed]
             m = La.max()
             lse = m + math.log(float(np.exp(La - m).sum()))
+            if b["n_tok"] > 0:
+                # beam.c: only the first healing step is renormalised over the consistent set;
+                # later ones keep the model's full log-softmax
+                fin = L[np.isfinite(L)]
+                mf = fin.max()
+                lse = mf + math.log(float(np.exp(fin - mf).sum()))
             order = np.lexsort((np.arange(len(allowed)), -La))
             picked = []
             for j in order:
