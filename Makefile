@@ -108,7 +108,7 @@ asan:
 # --- benchmarks, data, models -----------------------------------------------------------------
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libautocorrect.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libautocorrect.a $(LDLIBS)
 
 bench: all $(BENCH_BIN)
 	BUILD=$(BUILD) PYTHON=$(PYTHON) bench/run.sh
