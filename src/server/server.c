@@ -1060,8 +1060,10 @@ static void handle_signals(ac__server *s)
             ac__log("second signal %u: exiting without waiting", si.ssi_signo);
             s->drain_deadline = 0;
         } else {
-            ac__log("signal %u: finishing %d request(s) in flight, then exiting", si.ssi_signo,
-                    s->n_queued + s->n_running);
+            pthread_mutex_lock(&s->mu); /* the counts are the workers' too */
+            int in_flight = s->n_queued + s->n_running;
+            pthread_mutex_unlock(&s->mu);
+            ac__log("signal %u: finishing %d request(s) in flight, then exiting", si.ssi_signo, in_flight);
             drain_start(s);
         }
     }
