@@ -665,7 +665,8 @@ static int attention_heads(ctx *c, int n, int layer, int *from_shapes, int *from
     if (n_scale && scale > 0) {
         double hd = 1.0 / (scale * scale);
         double r = floor(hd + 0.5);
-        if (r >= 1 && fabs(hd - r) <= 1e-3 * r && (int64_t)r <= E && E % (int64_t)r == 0)
+        /* compare as doubles first: a fuzzed scale can make r far beyond int64_t (the cast is then UB) */
+        if (r >= 1 && r <= (double)E && fabs(hd - r) <= 1e-3 * r && E % (int64_t)r == 0)
             *from_scale = (int)(E / (int64_t)r);
     }
     return AC_OK;
