@@ -146,7 +146,7 @@ install: all
 	install -m 644 include/autocorrect.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 include/autocorrect/*.h $(DESTDIR)$(PREFIX)/include/autocorrect/
 	cp -R models $(DESTDIR)$(PREFIX)/share/autocorrect/
-	for d in editors shell; do [ -d $$d ] && cp -R $$d $(DESTDIR)$(PREFIX)/share/autocorrect/ || true; done
+	for d in editors shell python; do [ -d $$d ] && cp -R $$d $(DESTDIR)$(PREFIX)/share/autocorrect/ || true; done
 	[ -d man ] && install -d $(DESTDIR)$(PREFIX)/share/man/man1 && install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/ || true
 
 clean:
