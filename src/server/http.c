@@ -5,6 +5,7 @@
 #include "server/http.h"
 
 #include "server/log.h"
+#include "server/protocol.h"
 #include "server/server.h"
 
 #include <arpa/inet.h>
@@ -38,7 +39,7 @@ typedef struct http_conn {
 
 static enum MHD_Result respond(struct MHD_Connection *con, unsigned status, json_t *obj, int auth_challenge)
 {
-    char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    char *text = obj ? json_dumps(obj, ac__json_dump_flags(obj)) : NULL;
     json_decref(obj);
     if (!text)
         text = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");

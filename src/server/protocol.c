@@ -555,11 +555,19 @@ const char *ac__backend_error_code(int status)
     }
 }
 
+size_t ac__json_dump_flags(const json_t *obj)
+{
+    /* Scores and timings need 6 significant digits; a real-number id must come back exactly as it
+     * was sent (clients match replies by it), so such a reply is written at full precision. */
+    const json_t *id = json_is_object(obj) ? json_object_get(obj, "id") : NULL;
+    return JSON_COMPACT | JSON_REAL_PRECISION(json_is_real(id) ? 17 : 6);
+}
+
 char *ac__json_line(json_t *obj, size_t *len)
 {
     if (!obj)
         return NULL;
-    char *s = json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    char *s = json_dumps(obj, ac__json_dump_flags(obj));
     json_decref(obj);
     if (!s)
         return NULL;

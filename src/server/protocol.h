@@ -63,6 +63,10 @@ json_t *ac__cancelled_json(json_t *id, int reason);
 /* The error code for a backend's failure status ("bad_request", "limit", "internal"...). */
 const char *ac__backend_error_code(int status);
 
+/* The json_dumps flags of every reply: compact, reals at 6 significant digits, except a reply
+ * whose "id" is a real number, written at full precision so the id echoes exactly. */
+size_t ac__json_dump_flags(const json_t *obj);
+
 /* Compact JSON text of obj followed by "\n" (malloc'ed; *len set when not NULL); takes the
  * reference. NULL when out of memory. */
 char *ac__json_line(json_t *obj, size_t *len);

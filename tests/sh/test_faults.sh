@@ -237,11 +237,7 @@ check("faults_out_of_range_values", not bad and r.get("status") == "ok", "; ".jo
 # a known bug, reported (issue 10): replies write reals with 6 significant digits, ids included, so a
 # client that numbers its requests with fractional ids cannot match 1767000000.125's reply
 r = c.call('{"id":1767000000.125,"op":"health"}')
-if r.get("id") == 1767000000.125:
-    print("PASS: faults_real_id_echoed_exactly")
-else:
-    print("SKIP: faults_real_id_echoed_exactly: known bug, not fixed yet: a real id comes back as %s "
-          "(JSON_REAL_PRECISION(6) in src/server/protocol.c and http.c)" % r.get("id"))
+check("faults_real_id_echoed_exactly", r.get("id") == 1767000000.125, "a real id came back as %s" % r.get("id"))
 c.close()
 
 # half a line, then a stall: others are served meanwhile; the line is answered when it ends
