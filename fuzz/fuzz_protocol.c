@@ -105,14 +105,7 @@ static void check_line(char *line, size_t len, json_t *id)
     json_t *back = json_loadb(line, len, 0, &je);
     FUZZ_CHECK(back && json_is_object(back));
     json_t *bid = json_object_get(back, "id");
-    /* Known and reported (see the report of issue 10 and tests/sh/test_faults.sh, which SKIPs
-     * faults_real_id_echoed_exactly): a real-number id comes back with 6 significant digits, as every
-     * real in a reply, so only those are compared loosely. */
-    if (id && json_is_real(id) && bid && json_is_number(bid))
-        FUZZ_CHECK(fabs(json_number_value(bid) - json_real_value(id)) <= 1e-5 * fabs(json_real_value(id)) ||
-                   !isfinite(json_number_value(bid)));
-    else
-        FUZZ_CHECK(bid && (id ? json_equal(bid, id) : json_is_null(bid)));
+    FUZZ_CHECK(bid && (id ? json_equal(bid, id) : json_is_null(bid))); /* real ids too: exactly */
     json_decref(back);
     free(line);
 }
