@@ -751,35 +751,11 @@ def neural_keystrokes(model_dir, input_path, limit, max_chars, shown, tokenizer=
     return out
 
 
-def main(argv=None):
+def ngram_row(a, meta, V, lines, shown):
+    """Builds the Kneser-Ney model on train.bin and measures it: bits/char on valid.txt and, unless
+    --skip-keystrokes, keystroke savings on `lines`. Returns its table row."""
     import eval_lm
     import ngram
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default="data/tokens")
-    ap.add_argument("--valid-text", default="data/corpus/valid.txt")
-    ap.add_argument("--prose", default="data/corpus/valid_prose.txt")
-    ap.add_argument("--tokenizer", default="data/tok/v8192")
-    ap.add_argument("--order", type=int, default=0, help="n-gram order (0: choose on valid's first half)")
-    ap.add_argument("--orders", default="2,3,4,5")
-    ap.add_argument("--checkpoint", help="the neural model to compare (e.g. data/train/default/best.pt)")
-    ap.add_argument("--neural-dir", default="data/eval/neural",
-                    help="where the checkpoint is exported (int8 ONNX + tokenizer) for eval_keystrokes")
-    ap.add_argument("--limit", type=int, default=100, help="lines of --prose typed")
-    ap.add_argument("--max-chars", type=int, default=300)
-    ap.add_argument("--shown", default="3,5")
-    ap.add_argument("--skip-keystrokes", action="store_true")
-    ap.add_argument("--save-nll", help="write each model's per-token NLL of valid.bin here (.npy)")
-    ap.add_argument("--json", default="data/eval/baseline.json")
-    a = ap.parse_args(argv)
-    os.chdir(ROOT)
-    shown = [int(x) for x in a.shown.split(",")]
-    with open(os.path.join(a.data, "meta.json"), encoding="utf-8") as f:
-        meta = json.load(f)
-    V, eot = int(meta["vocab_size"]), int(meta["eot_id"])
-    units = eval_lm.text_units(a.valid_text)
-    stream = eval_lm.eval_stream(os.path.join(a.data, "valid.bin"), eot)
-    rows = []
-
     train = np.memmap(os.path.join(a.data, "train.bin"), dtype="<u2", mode="r")
     orders = [a.order] if a.order else [int(x) for x in a.orders.split(",")]
     model = ngram.KneserNey.train(train, V, max(orders), verbose=True)
@@ -790,7 +766,6 @@ def main(argv=None):
     order = row["order"]
     row["model"] = "kn%d (interpolated modified Kneser-Ney)" % order
     _log("n-gram: order %d, %.4f bits/char" % (order, row["bits_per_char"]))
-    lines = eval_lines(a.prose, a.limit, a.max_chars)
     if not a.skip_keystrokes:
         bpe = ByteBPE(a.tokenizer)
         vocab = DecoderVocab(bpe, V, STOP_PHRASE)
@@ -807,8 +782,72 @@ def main(argv=None):
             return r
         comp = Completer(bpe, vocab, logp)
         row["keystrokes"] = ngram_keystrokes(comp, lines, shown, log=_log)
-    rows.append(row)
-    model = None    # the counts (about 2 GB) go before the neural model loads
+    return row
+
+
+def reused_ngram_row(path, settings, need_keystrokes):
+    """The n-gram row of an earlier run's JSON, when that run had exactly these settings (the
+    same token files, texts, lines and shown counts) and, if need_keystrokes, measured keystroke
+    savings; raises SystemExit naming the difference."""
+    with open(path, encoding="utf-8") as f:
+        old = json.load(f)
+    theirs = old.get("settings")
+    if theirs is None:
+        raise SystemExit("ngram_baseline: %s records no settings; rebuild the n-gram (drop --reuse-ngram)" % path)
+    for k, v in settings.items():
+        if theirs.get(k) != v:
+            raise SystemExit("ngram_baseline: %s was made with %s = %r, not %r; rebuild the n-gram"
+                             % (path, k, theirs.get(k), v))
+    row = next((r for r in old["rows"] if r["model"].startswith("kn")), None)
+    if row is None:
+        raise SystemExit("ngram_baseline: %s holds no n-gram row" % path)
+    if need_keystrokes and "keystrokes" not in row:
+        raise SystemExit("ngram_baseline: %s has no keystroke savings (it ran with --skip-keystrokes)" % path)
+    if "keystrokes" in row:     # JSON keys are strings; the table indexes by int
+        row["keystrokes"] = {int(k): v for k, v in row["keystrokes"].items()}
+    return row
+
+
+def main(argv=None):
+    import eval_lm
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default="data/tokens")
+    ap.add_argument("--valid-text", default="data/corpus/valid.txt")
+    ap.add_argument("--prose", default="data/corpus/valid_prose.txt")
+    ap.add_argument("--tokenizer", default="data/tok/v8192")
+    ap.add_argument("--order", type=int, default=0, help="n-gram order (0: choose on valid's first half)")
+    ap.add_argument("--orders", default="2,3,4,5")
+    ap.add_argument("--checkpoint", help="the neural model to compare (e.g. data/train/default/best.pt)")
+    ap.add_argument("--neural-dir", default="data/eval/neural",
+                    help="where the checkpoint is exported (int8 ONNX + tokenizer) for eval_keystrokes")
+    ap.add_argument("--limit", type=int, default=100, help="lines of --prose typed")
+    ap.add_argument("--max-chars", type=int, default=300)
+    ap.add_argument("--shown", default="3,5")
+    ap.add_argument("--skip-keystrokes", action="store_true")
+    ap.add_argument("--save-nll", help="write each model's per-token NLL of valid.bin here (.npy)")
+    ap.add_argument("--json", default="data/eval/baseline.json")
+    ap.add_argument("--reuse-ngram", metavar="JSON",
+                    help="take the n-gram row from an earlier --json of this script instead of rebuilding "
+                         "it (about an hour of CPU); refused unless its data and settings are these")
+    a = ap.parse_args(argv)
+    os.chdir(ROOT)
+    shown = [int(x) for x in a.shown.split(",")]
+    with open(os.path.join(a.data, "meta.json"), encoding="utf-8") as f:
+        meta = json.load(f)
+    V, eot = int(meta["vocab_size"]), int(meta["eot_id"])
+    units = eval_lm.text_units(a.valid_text)
+    stream = eval_lm.eval_stream(os.path.join(a.data, "valid.bin"), eot)
+    rows = []
+
+    lines = eval_lines(a.prose, a.limit, a.max_chars)
+    settings = {"data_meta": meta, "valid_text": a.valid_text, "prose": a.prose, "lines": len(lines),
+                "max_chars": a.max_chars, "shown": shown, "order": a.order, "orders": a.orders}
+    if a.reuse_ngram:
+        row = reused_ngram_row(a.reuse_ngram, settings, not a.skip_keystrokes)
+        _log("n-gram: order %d, %.4f bits/char (from %s)" % (row["order"], row["bits_per_char"], a.reuse_ngram))
+    else:
+        row = ngram_row(a, meta, V, lines, shown)
+    rows.append(row)     # (ngram_row's counts, about 2 GB, are gone before the neural model loads)
 
     if a.checkpoint:
         import torch
@@ -852,7 +891,7 @@ def main(argv=None):
     if a.json:
         os.makedirs(os.path.dirname(a.json) or ".", exist_ok=True)
         with open(a.json, "w", encoding="utf-8") as f:
-            json.dump({"rows": rows, "lines": len(lines), "prose": a.prose}, f, indent=1, default=str)
+            json.dump({"rows": rows, "lines": len(lines), "prose": a.prose, "settings": settings}, f, indent=1, default=str)
     return 0
 
 
