@@ -125,6 +125,20 @@ def main():
         r = run(["--data", data, "--out", out] + SMALL)
         report("no_budget_is_usage_error", r.returncode == 2 and "budget" in r.stderr, r.stderr[-300:])
 
+        # --dtype auto on a CPU: bf16 only where /proc/cpuinfo says the CPU does it in hardware
+        sys.path.insert(0, os.path.dirname(TRAIN))
+        import train
+        flags = {"avx512_bf16": True, "amx_bf16": True, "avx512f avx512_vnni": False}
+        seen = {}
+        for f, want in flags.items():
+            info = os.path.join(tmp, "cpuinfo")
+            with open(info, "w") as fh:
+                fh.write("processor\t: 0\nflags\t\t: fpu sse2 avx2 %s\n" % f)
+            seen[f] = train.cpu_has_native_bf16(info)
+        seen["missing file"] = train.cpu_has_native_bf16(os.path.join(tmp, "no-such-file"))
+        report("auto_dtype_detects_native_bf16",
+               all(seen[f] == w for f, w in flags.items()) and seen["missing file"] is False, repr(seen))
+
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
