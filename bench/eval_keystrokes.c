@@ -165,14 +165,17 @@ int main(int argc, char **argv)
         double secs = ac_now() - t0;
         double savings = st.chars ? 1.0 - (double)st.keystrokes / (double)st.chars : 0;
         printf("  stop %s, %d shown: %ld lines, %ld characters, %ld keystrokes: savings %.2f%%; %ld completions accepted "
-               "(%.1f characters each); %ld requests, %.2f ms each; %.0f s\n",
+               "(%.1f characters each); %ld requests, %.2f ms each, %.1f%% with a completion shown, "
+               "%.1f%% of those accepted; %.0f s\n",
                ac_stop_name(p.stop), k, lines, st.chars, st.keystrokes, 100 * savings, st.accepts,
                st.accepts ? (double)st.accepted_chars / (double)st.accepts : 0.0, st.requests,
-               st.requests ? sg.ms / (double)st.requests : 0.0, secs);
+               st.requests ? sg.ms / (double)st.requests : 0.0,
+               st.requests ? 100.0 * (double)st.nonempty / (double)st.requests : 0.0,
+               st.nonempty ? 100.0 * (double)st.accepts / (double)st.nonempty : 0.0, secs);
         printf("  {\"stop\":\"%s\",\"shown\":%d,\"lines\":%ld,\"chars\":%ld,\"keystrokes\":%ld,\"savings\":%.4f,\"accepts\":%ld,"
-               "\"accepted_chars\":%ld,\"requests\":%ld,\"ms_per_request\":%.3f,\"partial\":%ld}\n",
+               "\"accepted_chars\":%ld,\"requests\":%ld,\"nonempty\":%ld,\"ms_per_request\":%.3f,\"partial\":%ld}\n",
                ac_stop_name(p.stop), k, lines, st.chars, st.keystrokes, savings, st.accepts, st.accepted_chars, st.requests,
-               st.requests ? sg.ms / (double)st.requests : 0.0, sg.partial);
+               st.nonempty, st.requests ? sg.ms / (double)st.requests : 0.0, sg.partial);
         fflush(stdout);
         ac_complete_result_free(&sg.r);
         ac_complete_cache_free(sg.cache);

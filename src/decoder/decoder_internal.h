@@ -148,7 +148,8 @@ typedef struct ac__ks_stats {
     long keystrokes;      /* keystrokes with completion: characters typed + completions accepted */
     long accepts;         /* completions accepted */
     long accepted_chars;  /* code points entered by accepting */
-    long requests;        /* times completions were shown */
+    long requests;        /* times completions were asked for (before every keystroke) */
+    long nonempty;        /* of those, times at least one completion was shown (the rest abstained) */
 } ac__ks_stats;
 
 /* Shows completions of text[0..len): writes up to `shown` of them, best first, to texts[] / lens[]

@@ -39,6 +39,8 @@ int ac__keystroke_sim(const char *target, size_t len, int shown, ac__suggest_fn 
         if (n < 0)
             return n;
         st->requests++;
+        if (n > 0)
+            st->nonempty++;
         size_t best = 0;
         for (int i = 0; i < n && i < shown; i++)
             if (lens[i] > best && lens[i] <= len - pos && memcmp(texts[i], target + pos, lens[i]) == 0)

@@ -43,6 +43,7 @@ static void accepts_the_longest_match(void)
     CHECK(st.accepts == 3);
     CHECK(st.accepted_chars == 11);
     CHECK(st.requests == 3 && calls == 3);
+    CHECK(st.nonempty == 3);
 }
 
 static void fewer_shown_fewer_savings(void)
@@ -57,6 +58,7 @@ static void fewer_shown_fewer_savings(void)
     CHECK(st.accepts == 2);
     CHECK(st.accepted_chars == 5);
     CHECK(st.requests == 8);
+    CHECK(st.nonempty == 3); /* "", "the" and "the c" showed something; the other five abstained */
 }
 
 static void counts_characters_not_bytes(void)
