@@ -5,7 +5,7 @@
 # suggestions are nonsense until a trained model ships) on a temporary socket, runs Neovim with the
 # plugin in a private tmux server, types a few lines of a markdown file key by key (typos get fixed
 # as words end, one less sure fix is underlined, the ghost text shows at the end), captures the pane
-# with its colours (tmux capture-pane -e) and renders it to PNG (tests/nvim/ansi_to_png.py, PIL).
+# with its colours (tmux capture-pane -e) and renders it to PNG (tests/lib/ansi_png.py, PIL).
 # Not a test: run it by hand after changing how things look. Needs tmux, python3-pil, fonts-dejavu.
 #
 #   tests/nvim/screenshot.sh [MODEL_DIR] [OUT.png]
@@ -73,6 +73,6 @@ sleep 1.0
 "${tmux_[@]}" capture-pane -e -p -t shot > "$tmp/capture.ansi"
 cursor=$("${tmux_[@]}" display -p -t shot '#{cursor_y},#{cursor_x}')
 mkdir -p "$(dirname "$out")"
-/usr/bin/python3 tests/nvim/ansi_to_png.py "$tmp/capture.ansi" "$out" --cols 100 --cursor "$cursor"
+/usr/bin/python3 tests/lib/ansi_png.py "$tmp/capture.ansi" "$out" --cols 100 --cursor "$cursor"
 cp "$tmp/capture.ansi" "${AC_SHOT_ANSI:-/dev/null}" 2>/dev/null || true
 echo "wrote $out"

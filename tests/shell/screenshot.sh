@@ -2,8 +2,8 @@
 # tests/shell/screenshot.sh [MODEL_DIR] [OUT.png]: the zsh ghost-text screenshot of docs/shell.md.
 # Starts the daemon on MODEL_DIR (default: models/default when it holds a model, else the tiny
 # test fixture, whose text is noise), types a line in zsh in tmux, waits for the ghost text, and
-# renders `tmux capture-pane -e` with tests/shell/ansi_png.py (default OUT: docs/screenshots/zsh.png).
-# A documentation tool, not a test.
+# renders `tmux capture-pane -e` with tests/lib/ansi_png.py (default OUT: docs/screenshots/zsh.png).
+# AC_SHOT_ANSI=FILE keeps the capture. A documentation tool, not a test.
 . "$(dirname "$0")/lib.sh"
 MODEL=${1:-}
 OUT=${2:-$ROOT/docs/screenshots/zsh.png}
@@ -37,7 +37,8 @@ want=$($ACQ complete "$SOCK" "$LINE" | head -1)
 tm send-keys -t 0 -l "$LINE"
 t_wait_ghost_is "~/notes \$ $LINE" "$want" 10 || { echo "no ghost text: '$GHOST' (want '$want')"; exit 1; }
 t_screen_e >"$T_DIR/shot.txt"
-cursor=$(tm display -p -t 0 '#{cursor_x},#{cursor_y}')
-$PY "$ROOT/tests/shell/ansi_png.py" "$T_DIR/shot.txt" "$OUT" --cursor "$cursor" --cols 72 --rows 4 \
+cursor=$(tm display -p -t 0 '#{cursor_y},#{cursor_x}')
+$PY "$ROOT/tests/lib/ansi_png.py" "$T_DIR/shot.txt" "$OUT" --cursor "$cursor" --cols 72 --rows 4 --size 18 \
   --title "zsh with autocorrect.zsh"
+cp "$T_DIR/shot.txt" "${AC_SHOT_ANSI:-/dev/null}" 2>/dev/null || true
 echo "wrote $OUT ($LINE + ghost '$want', model $MODEL)"
