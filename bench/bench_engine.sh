@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench_engine.sh: the C engine beside ONNX Runtime on random GPT-2 models (a report, not a test).
 #
-# Models (bench/make_models.py, made once into build/bench-models/, not committed): d256 x 6 layers
-# and d512 x 8 (vocab 8192), and GPT-2 124M (vocab 50257). For 1 and 2 threads, a table of:
+# Models (bench/make_models.py, made once into build/bench-models/ by bench/lib.sh, not committed):
+# d256 x 6 layers and d512 x 8 (vocab 8192), and GPT-2 124M (vocab 50257). For 1 and 2 threads, a table of:
 #   C prefill   ms for a 128-token prefill (logits of the last position), f32 and int8
 #   C decode    ms per token decoded with the KV cache, f32 and int8 (after the 128-token prompt)
 #   C beams     ms per step of 5 beams decoded in one batch (ac_session_decode_batch), f32 and int8,
@@ -27,23 +27,14 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
 [ -x "$BIN" ] || { echo "bench_engine.sh: $BIN is missing (make bench)"; exit 1; }
-for m in $MODELS; do
-  if [ ! -f "$BUILD/bench-models/$m/model_past.onnx" ]; then
-    echo "bench_engine.sh: making $m (once; a few minutes for gpt2-124m)"
-    OMP_NUM_THREADS=1 nice "$PY" bench/make_models.py --out "$BUILD/bench-models" "$m" > /dev/null || exit 1
-  fi
-done
+. bench/lib.sh
+bench_models_make bench_engine.sh $MODELS || exit 1
 ort=1
-sh tests/node/install.sh > /dev/null 2>&1
-if ! (cd tests/node && node -e 'require("onnxruntime-node")') > /dev/null 2>&1; then
-  echo "bench_engine.sh: onnxruntime-node is not available: ORT columns left empty"
-  ort=0
-fi
+bench_ort_ready bench_engine.sh || ort=0
 
 for m in $MODELS; do
   dir=$BUILD/bench-models/$m
-  reps=5
-  [ "$m" = gpt2-124m ] && reps=3
+  reps=$(bench_reps "$m")
   for t in $THREADS; do
     for q in "" --int8; do
       # shellcheck disable=SC2086

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench_roofline.sh: the roofline report (a report, not a test): this machine's memory bandwidth and
 # peak multiply-add rate (bench_roofline --machine), and, for GPT-2-124M-shaped and default-model-
-# shaped random models (bench/make_models.py: gpt2-124m, d256x4 = the default model's shape, d256x6),
+# shaped random models (bench/make_models.py via bench/lib.sh: gpt2-124m, d256x4 = the default
+# model's shape, d256x6),
 # the share of those limits the engine reaches, beside ONNX Runtime (onnxruntime-node) on the same
 # model.onnx with the same thread count, all in one run:
 #   decoding   one token with the KV cache after a 128-token prompt: bytes of weights read per token
@@ -25,26 +26,17 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
 [ -x "$BIN" ] || { echo "bench_roofline.sh: $BIN is missing (make bench)"; exit 1; }
-for m in $MODELS; do
-  if [ ! -f "$BUILD/bench-models/$m/model_past.onnx" ]; then
-    echo "bench_roofline.sh: making $m (once; a few minutes for gpt2-124m)"
-    OMP_NUM_THREADS=1 nice "$PY" bench/make_models.py --out "$BUILD/bench-models" "$m" > /dev/null || exit 1
-  fi
-done
+. bench/lib.sh
+bench_models_make bench_roofline.sh $MODELS || exit 1
 ort=1
-sh tests/node/install.sh > /dev/null 2>&1
-if ! (cd tests/node && node -e 'require("onnxruntime-node")') > /dev/null 2>&1; then
-  echo "bench_roofline.sh: onnxruntime-node is not available: ORT columns left empty"
-  ort=0
-fi
+bench_ort_ready bench_roofline.sh || ort=0
 
 for t in $THREADS; do
   line=$("$BIN" --machine --threads "$t") || exit 1
   echo "{\"machine\":$line}" >> "$out"
   for m in $MODELS; do
     dir=$BUILD/bench-models/$m
-    reps=5
-    [ "$m" = gpt2-124m ] && reps=3
+    reps=$(bench_reps "$m")
     for q in "" --int8; do
       # shellcheck disable=SC2086
       line=$("$BIN" --model "$dir/model.onnx" --threads "$t" --reps $reps $q) || exit 1
