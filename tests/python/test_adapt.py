@@ -21,30 +21,8 @@ TINY = os.path.join(ROOT, "tests", "fixtures", "tiny")
 ADAPT = os.path.join(ROOT, "python", "adapt.py")
 
 import adapt  # noqa: E402
-
-failures = 0
-
-
-def report(name, ok, why=""):
-    global failures
-    if ok:
-        print("PASS: %s" % name)
-    else:
-        failures += 1
-        print("FAIL: %s: %s" % (name, why))
-    sys.stdout.flush()
-
-
-def check(name, fn):
-    try:
-        ok, why = fn()
-    except Exception as e:  # noqa: BLE001 (an exception is a failure, with its message)
-        ok, why = False, "%s: %s" % (type(e).__name__, e)
-    if ok is None:
-        print("SKIP: %s: %s" % (name, why))
-    else:
-        report(name, ok, why)
-
+import testlib  # noqa: E402 (tests/python/testlib.py: PASS/FAIL/SKIP lines, the failure count)
+from testlib import check  # noqa: E402
 
 MBOX = """From alice@example.com Mon Jan  1 00:00:00 2024
 From: Alice <alice@example.com>
@@ -351,7 +329,7 @@ def main():
     check("cli: `autocorrect adapt --dry-run FOLDER` runs the script", cli_runs_the_script)
     check("adapt: whole run on the tiny model (held-out loss falls, export loads in C, config set, re-adapt)",
           whole_run)
-    return 1 if failures else 0
+    return testlib.exit_status()
 
 
 if __name__ == "__main__":

@@ -17,17 +17,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "python", "corpus"))
 
 import clean     # noqa: E402
 import extract   # noqa: E402
-
-FAILURES = []
-
-
-def check(name, condition, reason=""):
-    if condition:
-        print("PASS: %s" % name)
-    else:
-        print("FAIL: %s: %s" % (name, reason))
-        FAILURES.append(name)
-
+import testlib  # noqa: E402 (tests/python/testlib.py: PASS/FAIL/SKIP lines, the failure count)
+from testlib import report  # noqa: E402
 
 HTML_PAGE = """<!DOCTYPE html><html><head><title>Page</title><style>p {color: red}</style></head>
 <body>
@@ -115,92 +106,92 @@ BROWN_TOKENS = """
 
 def test_html():
     text = extract.html_to_text(HTML_PAGE)
-    check("html_keeps_prose", "reads its settings from a single file" in text, text[:200])
-    check("html_keeps_inline_code", "change more than relayhost to get started" in text,
-          text[:300])
-    check("html_unescapes_entities", "restart the service & check the log" in text, text)
-    check("html_drops_pre_code", "smtplib" not in text and "connect" not in text, text)
-    check("html_drops_navigation", "Next topic" not in text and "Prev" not in text, text)
-    check("html_drops_tables", "Default" not in text and "port" not in text, text)
-    check("html_drops_script_style", "searchindex" not in text and "color" not in text, text)
-    check("html_drops_headerlink", "\u00b6" not in text, text)
+    report("html_keeps_prose", "reads its settings from a single file" in text, text[:200])
+    report("html_keeps_inline_code", "change more than relayhost to get started" in text,
+           text[:300])
+    report("html_unescapes_entities", "restart the service & check the log" in text, text)
+    report("html_drops_pre_code", "smtplib" not in text and "connect" not in text, text)
+    report("html_drops_navigation", "Next topic" not in text and "Prev" not in text, text)
+    report("html_drops_tables", "Default" not in text and "port" not in text, text)
+    report("html_drops_script_style", "searchindex" not in text and "color" not in text, text)
+    report("html_drops_headerlink", "\u00b6" not in text, text)
     cleaned = clean.clean_text(text)
-    check("html_clean_drops_copyright", "Copyright" not in cleaned, cleaned)
-    check("html_clean_keeps_paragraphs", cleaned.count("\n\n") == 2
-          and cleaned.startswith("Configuring the mail server"), repr(cleaned))
+    report("html_clean_drops_copyright", "Copyright" not in cleaned, cleaned)
+    report("html_clean_keeps_paragraphs", cleaned.count("\n\n") == 2
+           and cleaned.startswith("Configuring the mail server"), repr(cleaned))
     # broken markup: unclosed tags must not lose the rest of the page
     broken = extract.html_to_text("<p>First para<div class='x'><p>Second one here</div>"
                                   "<p>Third one</p>")
-    check("html_broken_markup", "Third one" in broken and "Second one here" in broken, broken)
+    report("html_broken_markup", "Third one" in broken and "Second one here" in broken, broken)
 
 
 def test_roff():
     text = extract.roff_to_text(ROFF_PAGE)
-    check("roff_keeps_description", "reads each file and adjusts its frobnication level "
-          "\u2014 slowly, so that nothing breaks." in " ".join(text.split()), text)
-    check("roff_unescapes_minus", "standard input - which may be a pipe" in text, text)
-    check("roff_drops_name_synopsis", "adjust the frobnication" not in text
-          and "[options]" not in text, text)
-    check("roff_drops_examples_and_nofill", "notes.txt" not in text and "int frob" not in text,
-          text)
-    check("roff_drops_tables", "meaning" not in text and "tab(" not in text, text)
-    check("roff_drops_comments_and_see_also", "Copyright" not in text and "frobnicate (3)"
-          not in text, text)
-    check("roff_no_leftover_escapes", "\\f" not in text and "\\(" not in text, text)
+    report("roff_keeps_description", "reads each file and adjusts its frobnication level "
+           "\u2014 slowly, so that nothing breaks." in " ".join(text.split()), text)
+    report("roff_unescapes_minus", "standard input - which may be a pipe" in text, text)
+    report("roff_drops_name_synopsis", "adjust the frobnication" not in text
+           and "[options]" not in text, text)
+    report("roff_drops_examples_and_nofill", "notes.txt" not in text and "int frob" not in text,
+           text)
+    report("roff_drops_tables", "meaning" not in text and "tab(" not in text, text)
+    report("roff_drops_comments_and_see_also", "Copyright" not in text and "frobnicate (3)"
+           not in text, text)
+    report("roff_no_leftover_escapes", "\\f" not in text and "\\(" not in text, text)
 
 
 def test_pod():
     text = extract.pod_to_text(POD_PAGE)
-    check("pod_keeps_prose", "You can call frob on any scalar; see the manual for <details>."
-          in text, text)
-    check("pod_drops_verbatim", "my $x" not in text, text)
-    check("pod_drops_code_after_cut", "sub frob" not in text, text)
+    report("pod_keeps_prose", "You can call frob on any scalar; see the manual for <details>."
+           in text, text)
+    report("pod_drops_verbatim", "my $x" not in text, text)
+    report("pod_drops_code_after_cut", "sub frob" not in text, text)
 
 
 def test_dictionary():
     text = extract.gcide_entry_to_text(GCIDE_ENTRY)
-    check("gcide_drops_headword_line", "Lan\"tern" not in text and "Lantern" not in text,
-          text)
-    check("gcide_drops_etymology_and_source", "lanterne" not in text and "1913" not in text,
-          text)
-    check("gcide_keeps_definition", text.startswith("Something inclosing a light"), text)
-    check("gcide_drops_synonyms", "Syn" not in text, text)
-    check("gcide_two_senses", text.count("\n\n") == 1, repr(text))
+    report("gcide_drops_headword_line", "Lan\"tern" not in text and "Lantern" not in text,
+           text)
+    report("gcide_drops_etymology_and_source", "lanterne" not in text and "1913" not in text,
+           text)
+    report("gcide_keeps_definition", text.startswith("Something inclosing a light"), text)
+    report("gcide_drops_synonyms", "Syn" not in text, text)
+    report("gcide_two_senses", text.count("\n\n") == 1, repr(text))
     index = "lantern\tA\tS\nlamp\tA\tS\n00databaseurl\tK\tC\n"
     data = b"lantern\n  a light\n\nxx"
     entries = list(extract.dictd_entries(index, data))
-    check("dictd_index_and_aliases", entries == [("lantern", "lantern\n  a light\n")],
-          repr(entries))
+    report("dictd_index_and_aliases", entries == [("lantern", "lantern\n  a light\n")],
+           repr(entries))
     foldoc = "lisp\n\n   1. <language> A {programming language} for lists.\n\n(1995-01-01)\n"
-    check("foldoc_entry", "A programming language for lists." in
-          extract.foldoc_entry_to_text(foldoc), extract.foldoc_entry_to_text(foldoc))
+    report("foldoc_entry", "A programming language for lists." in
+           extract.foldoc_entry_to_text(foldoc), extract.foldoc_entry_to_text(foldoc))
     # a headword line on its own is no prose
-    check("clean_drops_headword_line", not clean.paragraph_is_prose(
+    report("clean_drops_headword_line", not clean.paragraph_is_prose(
         "Lantern Lan\"tern n. [F. lanterne]"), "kept")
 
 
 def test_brown_and_others():
     text = extract.brown_to_text(BROWN_TOKENS)
-    check("brown_detokenise", 'The jury said "it didn\'t find any problems".' in text
-          or 'The jury said "it did n\'t find any problems".' in text
-          or "The jury said \"it didn't find any problems\"." in text, text)
-    check("brown_punctuation_glue", "It was, however, late (again)." in text, text)
+    report("brown_detokenise", 'The jury said "it didn\'t find any problems".' in text
+           or 'The jury said "it did n\'t find any problems".' in text
+           or "The jury said \"it didn't find any problems\"." in text, text)
+    report("brown_punctuation_glue", "It was, however, late (again)." in text, text)
     items = extract.fortune_items("A quiet mind.\n\t-- Someone\n%\nSecond item,\ntwo lines.\n%\n")
-    check("fortune_items", items == ["A quiet mind.", "Second item,\ntwo lines."], repr(items))
+    report("fortune_items", items == ["A quiet mind.", "Second item,\ntwo lines."], repr(items))
     lines = "  1 This software and database is provided\n" \
             "00001740 03 n 01 entity 0 | that which is perceived; \"the cat sat here\"\n"
     glosses = list(extract.wordnet_glosses(lines))
-    check("wordnet_glosses", glosses == [("that which is perceived", ["the cat sat here"])],
-          repr(glosses))
+    report("wordnet_glosses", glosses == [("that which is perceived", ["the cat sat here"])],
+           repr(glosses))
 
 
 def test_clean():
     sep = clean.clean_text("The model stops when it writes <|endoftext|> after the answer.")
-    check("clean_removes_separator_token", "<|endoftext|>" not in sep and "model stops" in sep,
-          sep)
+    report("clean_removes_separator_token", "<|endoftext|>" not in sep and "model stops" in sep,
+           sep)
     prose = ("When you commit a change, write a short summary line, then a blank line, "
              "then a few sentences that say why the change was needed.")
-    check("clean_keeps_prose", clean.paragraph_is_prose(prose), prose)
+    report("clean_keeps_prose", clean.paragraph_is_prose(prose), prose)
     for name, paragraph in (
             ("code", "for (i = 0; i < n; i++) { sum += a[i]; } return sum;"),
             ("shell", "$ sudo apt-get install --no-install-recommends foo-bar"),
@@ -213,7 +204,7 @@ def test_clean():
                           "\u043e\u0432\u0430\u0442\u044c \u0432 \u043c\u0430\u043d\u0443"
                           "\u0430\u043b \u043f\u043e Debian"),
             ("title_case_menu", "File Edit View Insert Format Table Tools Window Help")):
-        check("clean_drops_" + name, not clean.paragraph_is_prose(paragraph), paragraph)
+        report("clean_drops_" + name, not clean.paragraph_is_prose(paragraph), paragraph)
 
 
 def test_dedup():
@@ -221,36 +212,36 @@ def test_dedup():
     first = clean.dedup_document(
         "The quick brown fox jumps over the lazy dog.\n\nA second paragraph that is long "
         "enough to count.", seen)
-    check("dedup_first_document_intact", first.count("\n\n") == 1, repr(first))
+    report("dedup_first_document_intact", first.count("\n\n") == 1, repr(first))
     second = clean.dedup_document(
         "the QUICK brown fox   jumps over the lazy dog!\n\nVersion 3.11 adds a new feature "
         "to the parser.\n\nOk.\n\nOk.", seen)
-    check("dedup_near_duplicate_removed", "fox" not in second, repr(second))
-    check("dedup_short_repeat_within_document", second.count("Ok.") == 1, repr(second))
+    report("dedup_near_duplicate_removed", "fox" not in second, repr(second))
+    report("dedup_short_repeat_within_document", second.count("Ok.") == 1, repr(second))
     third = clean.dedup_document("Version 3.12 adds a new feature to the parser.", seen)
-    check("dedup_numbers_normalised", third == "", repr(third))
+    report("dedup_numbers_normalised", third == "", repr(third))
     fourth = clean.dedup_document("Ok. And something else entirely different here.", seen)
-    check("dedup_keeps_new_text", fourth != "", repr(fourth))
+    report("dedup_keeps_new_text", fourth != "", repr(fourth))
     furniture = {clean.paragraph_key("To access this command...")}
     fifth = clean.dedup_document("To access this command...\n\nOpen the Format menu and "
                                  "choose Paragraph to set the indent.", furniture)
-    check("dedup_drops_marked_furniture", fifth.startswith("Open the Format"), repr(fifth))
+    report("dedup_drops_marked_furniture", fifth.startswith("Open the Format"), repr(fifth))
 
 
 def test_split_and_weights():
     ids = ["doc-%d" % i for i in range(20000)]
     held = [i for i in ids if clean.is_held_out("src", i, 0.015)]
-    check("split_fraction", 200 <= len(held) <= 400, "%d of 20000" % len(held))
+    report("split_fraction", 200 <= len(held) <= 400, "%d of 20000" % len(held))
     again = [i for i in ids if clean.is_held_out("src", i, 0.015)]
-    check("split_deterministic", held == again, "differs between calls")
+    report("split_deterministic", held == again, "differs between calls")
     other = [i for i in ids if clean.is_held_out("other", i, 0.015)]
-    check("split_depends_on_source", held != other, "same ids held out for two sources")
+    report("split_depends_on_source", held != other, "same ids held out for two sources")
     copies = [clean.copies_for_weight("src", i, 2.5) for i in ids]
-    check("weight_whole_part", min(copies) == 2 and max(copies) == 3, repr(set(copies)))
+    report("weight_whole_part", min(copies) == 2 and max(copies) == 3, repr(set(copies)))
     mean = sum(copies) / len(copies)
-    check("weight_fraction_mean", abs(mean - 2.5) < 0.03, "mean %.3f" % mean)
+    report("weight_fraction_mean", abs(mean - 2.5) < 0.03, "mean %.3f" % mean)
     kept = sum(clean.copies_for_weight("src", i, 0.3) for i in ids) / len(ids)
-    check("weight_below_one_samples", abs(kept - 0.3) < 0.02, "kept %.3f" % kept)
+    report("weight_below_one_samples", abs(kept - 0.3) < 0.02, "kept %.3f" % kept)
 
 
 def main():
@@ -262,8 +253,8 @@ def main():
     test_clean()
     test_dedup()
     test_split_and_weights()
-    print("%d failed" % len(FAILURES) if FAILURES else "all passed")
-    return 1 if FAILURES else 0
+    print("%d failed" % testlib.failure_count() if testlib.failure_count() else "all passed")
+    return testlib.exit_status()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ TINY = os.path.join(FIX, "tiny")
 RUNNER = os.path.join(ROOT, "tests", "node", "ort_logprobs.js")
 ORT_PKG = os.path.join(ROOT, "tests", "node", "node_modules", "onnxruntime-node")
 sys.path.insert(0, os.path.join(ROOT, "python"))
+import testlib  # noqa: E402 (tests/python/testlib.py: PASS/FAIL/SKIP lines, the failure count)
+from testlib import check, skip  # noqa: E402
 
 # max |log-prob difference| between ONNX Runtime and PyTorch's reference; measured ~1e-5
 # (7-digit rounding of expected.json + float32 noise). int8 is compared with ORT's graph
@@ -29,29 +31,6 @@ sys.path.insert(0, os.path.join(ROOT, "python"))
 TOL_ORT = 1e-4
 
 torch.set_num_threads(1)
-failures = 0
-
-
-def report(name, ok, why=""):
-    global failures
-    if ok is None:
-        print("SKIP: %s: %s" % (name, why))
-    elif ok:
-        print("PASS: %s" % name)
-    else:
-        failures += 1
-        print("FAIL: %s: %s" % (name, why))
-    sys.stdout.flush()
-
-
-def check(name, fn):
-    try:
-        ok, why = fn()
-    except Exception as e:
-        ok, why = False, "%s: %s" % (type(e).__name__, e)
-    report(name, ok, why)
-
-
 try:
     import onnx
     from onnx import numpy_helper
@@ -287,7 +266,7 @@ def test_ort_rejects_bad():
 def main():
     t0 = time.time()
     if onnx is None:
-        report("export", None, "python3-onnx not installed (apt-get install -y python3-onnx)")
+        skip("export", "python3-onnx not installed (apt-get install -y python3-onnx)")
         return 0
     check("cli_export", test_cli_export)
     check("cli_errors", test_cli_errors)
@@ -299,7 +278,7 @@ def main():
     check("ort_matches_pytorch_all_variants", test_ort_variants)
     check("ort_rejects_bad_fixtures", test_ort_rejects_bad)
     print("test_export.py: %.1f s" % (time.time() - t0))
-    return 1 if failures else 0
+    return testlib.exit_status()
 
 
 if __name__ == "__main__":

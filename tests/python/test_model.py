@@ -20,30 +20,10 @@ from model import (GPT2Config, GPT2LMHeadModel, load_model, save_checkpoint,  # 
                    save_hf_dir, gelu_new)
 from safetensors_io import (SafetensorsError, safetensors_dumps, safetensors_loads,  # noqa: E402
                             safetensors_save, safetensors_load)
+import testlib  # noqa: E402 (tests/python/testlib.py: PASS/FAIL/SKIP lines, the failure count)
+from testlib import check  # noqa: E402
 
 torch.set_num_threads(1)
-failures = 0
-
-
-def report(name, ok, why=""):
-    global failures
-    if ok:
-        print("PASS: %s" % name)
-    else:
-        failures += 1
-        print("FAIL: %s: %s" % (name, why))
-    sys.stdout.flush()
-
-
-def check(name, fn):
-    """Run fn() -> (ok, why); an exception is a FAIL with its message."""
-    try:
-        ok, why = fn()
-    except Exception as e:  # a test must report, not crash the run
-        ok, why = False, "%s: %s" % (type(e).__name__, e)
-    report(name, ok, why)
-
-
 def small_model(seed=0, **kw):
     cfg = dict(vocab_size=61, n_positions=24, n_embd=16, n_layer=2, n_head=4)
     cfg.update(kw)
@@ -329,7 +309,7 @@ def main():
     check("safetensors_roundtrip_and_corruption", test_safetensors)
     check("fixtures_match_model", test_fixtures)
     print("test_model.py: %.1f s" % (time.time() - t0))
-    return 1 if failures else 0
+    return testlib.exit_status()
 
 
 if __name__ == "__main__":

@@ -25,34 +25,8 @@ TINY = os.path.join(ROOT, "tests", "fixtures", "tiny")
 import eval_lm  # noqa: E402
 import ngram  # noqa: E402
 import ngram_baseline as nb  # noqa: E402
-
-failures = 0
-
-
-def report(name, ok, why=""):
-    global failures
-    if ok:
-        print("PASS: %s" % name)
-    else:
-        failures += 1
-        print("FAIL: %s: %s" % (name, why))
-    sys.stdout.flush()
-
-
-def skip(name, why):
-    print("SKIP: %s: %s" % (name, why))
-
-
-def check(name, fn):
-    try:
-        ok, why = fn()
-    except Exception as e:  # noqa: BLE001 (an exception is a failure, with its message)
-        ok, why = False, "%s: %s" % (type(e).__name__, e)
-    if ok is None:
-        skip(name, why)
-    else:
-        report(name, ok, why)
-
+import testlib  # noqa: E402 (tests/python/testlib.py: PASS/FAIL/SKIP lines, the failure count)
+from testlib import check  # noqa: E402
 
 def tiny_corpus(V=12, n=4000, seed=0):
     rng = np.random.RandomState(seed)
@@ -415,7 +389,7 @@ def main():
     check("n-gram completer learns a repeated sentence (healing mid-word, savings > 50%)", ngram_completer_runs)
     check("driver: the table for both models on a tiny corpus (same lines typed; the random-weight tiny "
           "model loses)", driver_end_to_end)
-    return 1 if failures else 0
+    return testlib.exit_status()
 
 
 if __name__ == "__main__":

@@ -14,17 +14,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TRAIN = os.path.join(ROOT, "python", "train.py")
 sys.path.insert(0, os.path.join(ROOT, "python"))
-failures = 0
-
-
-def report(name, ok, why=""):
-    global failures
-    if ok:
-        print("PASS: %s" % name)
-    else:
-        failures += 1
-        print("FAIL: %s: %s" % (name, why))
-    sys.stdout.flush()
+import testlib  # noqa: E402 (tests/python/testlib.py: PASS/FAIL/SKIP lines, the failure count)
+from testlib import report  # noqa: E402
 
 
 def make_data(d, vocab=64):
@@ -143,4 +134,4 @@ def main():
 if __name__ == "__main__":
     torch.set_num_threads(1)
     main()
-    sys.exit(1 if failures else 0)
+    sys.exit(testlib.exit_status())
