@@ -7,17 +7,22 @@
  *   1: ac_correct_text, the last (byte 1 % 8 + 1) complete words, and ac_correct_last_word
  *   2: ac_correct_word on LEFT \0 WORD \0 RIGHT
  *   3: ac_edit_distance and ac_error_model_score on A \0 B (both orders)
- *   4: ac_dict_parse on the rest (a dictionary file); if it loads, correct a probe text with it
+ *   4: ac_dict_parse on the rest (a dictionary file); if it loads, correct a probe text with it and
+ *      check its layout and candidate search (below)
  *   5: ac_dict_user_load on the rest written to a file (a user dictionary)
  * Checks (abort on failure): invalid UTF-8 is refused with AC_E_FORMAT; corrections come in text
  * order, inside the text, not overlapping, with original == the text's bytes, 1..8 candidates,
  * replacement == the first candidate, scores <= 0; ac_correct_apply accepts them and the result
- * is valid UTF-8; distances are symmetric, -1 only for invalid input, 0 for a word with itself.
+ * is valid UTF-8; distances are symmetric, -1 only for invalid input, 0 for a word with itself; a
+ * parsed dictionary has its words in strictly increasing key order, each found by its own key, and
+ * its candidate search (src/corrector/candidates.c) returns for probe queries exactly the words a
+ * brute-force edit distance over the whole dictionary finds within 0, 1 and 2 edits, each once.
  *
  * Build and run: `make fuzz` (or FUZZ_TARGETS=corrector make fuzz); replayed without libFuzzer by
  * $BUILD/tests/fuzz/test_fuzz_regress_corrector in `make test`.
  */
 #include "autocorrect/corrector.h"
+#include "corrector/corrector_internal.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -137,6 +142,78 @@ static void correct_text(const ac_dict *dict, const uint8_t *text, size_t len, a
     check_fixes(text, len, fix, n);
 }
 
+/* --- the dictionary's layout and candidate search, against brute force -------------------------- */
+
+typedef struct search_hits {
+    const ac_dict *d;
+    int *dist;  /* [n_words], -1 = not reported */
+} search_hits;
+
+static void search_found(void *user, uint32_t id, int distance, const uint32_t *key, int key_len)
+{
+    search_hits *h = user;
+    FUZZ_CHECK(id < h->d->n_words && h->dist[id] < 0 && distance >= 0);
+    h->dist[id] = distance;
+    uint32_t cp[AC__WORD_CP_MAX];
+    int n = ac__word_key_cp(h->d, id, cp);
+    FUZZ_CHECK(n == key_len && !memcmp(cp, key, sizeof *cp * (size_t)n));
+}
+
+static void check_search(const ac_dict *d, const uint32_t *q, int n, int *dist)
+{
+    search_hits h = {d, dist};
+    for (int max = 0; max <= 2; max++) {
+        for (size_t i = 0; i < d->n_words; i++)
+            dist[i] = -1;
+        int found = ac__candidates_find(d, q, n, max, search_found, &h);
+        int expected = 0;
+        for (size_t i = 0; i < d->n_words; i++) {
+            uint32_t key[AC__WORD_CP_MAX];
+            int len = ac__word_key_cp(d, i, key);
+            int od = ac__osa_distance(q, n, key, len, max);
+            FUZZ_CHECK((od <= max ? od : -1) == dist[i]);
+            expected += od <= max;
+        }
+        FUZZ_CHECK(found == expected);
+    }
+}
+
+static void check_dictionary(const ac_dict *d, const uint8_t *data, size_t size)
+{
+    FUZZ_CHECK(ac_dict_memory_bytes(d) >= d->n_words * sizeof(ac__word));
+    for (size_t i = 0; i < d->n_words; i++) {
+        const ac__word *w = &d->words[i];
+        FUZZ_CHECK(w->key_len > 0 && strlen(ac__word_key(d, i)) == w->key_len);
+        FUZZ_CHECK(ac__dict_find_utf8(d, ac__word_key(d, i), w->key_len) == (long)i);
+        if (i > 0)
+            FUZZ_CHECK(strcmp(ac__word_key(d, i - 1), ac__word_key(d, i)) < 0);
+    }
+    int *dist = malloc(sizeof *dist * (d->n_words + 1));
+    FUZZ_CHECK(dist);
+    static const char *const probes[] = {"", "teh", "brwn", "caf\xc3\xa9", "\xce\xba\xce\xb1\xce\xbb"};
+    uint32_t q[AC__WORD_CP_MAX];
+    for (size_t p = 0; p < sizeof probes / sizeof probes[0]; p++) {
+        int n = ac__utf8_decode(probes[p], strlen(probes[p]), q, AC__WORD_CP_MAX, 1);
+        check_search(d, q, n, dist);
+    }
+    /* the first words, with an edit each, and the input's first bytes when they are a word */
+    for (size_t i = 0; i < d->n_words && i < 3; i++) {
+        int n = ac__word_key_cp(d, i, q);
+        check_search(d, q, n, dist);
+        if (n > 1) {
+            uint32_t t = q[0];
+            q[0] = q[1];
+            q[1] = t;
+            check_search(d, q, n, dist);
+            check_search(d, q + 1, n - 1, dist);
+        }
+    }
+    int n = ac__utf8_decode((const char *)data, size < 12 ? size : 12, q, AC__WORD_CP_MAX, 1);
+    if (n >= 0)
+        check_search(d, q, n, dist);
+    free(dist);
+}
+
 /* Splits data at NUL bytes into up to `max` parts. */
 static int split(const uint8_t *data, size_t size, const uint8_t **part, size_t *plen, int max)
 {
@@ -243,6 +320,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         static const char probe[] = "Teh quick brwn fox jumsp ovr the lazzy dgo, caf\xc3\xa9 na\xc3\xafv";
         correct_text(d, (const uint8_t *)probe, sizeof probe - 1, &p);
+        check_dictionary(d, data, size);
         size_t n = size < 24 ? size : 24;
         ac_dict_lookup(d, (const char *)data, n, NULL);
         ac_dict_free(d);

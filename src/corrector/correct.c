@@ -1,9 +1,9 @@
 /* correct.c: the noisy-channel decision. For each word of a text in scope it gathers candidates
- * from the symmetric-delete index (or the confusion sets, for a real word), scores them with the
- * error model plus a language score (dictionary frequency, or the caller's context scorer), and
+ * from the dictionary's candidate search (or the confusion sets, for a real word), scores them with
+ * the error model plus a language score (dictionary frequency, or the caller's context scorer), and
  * reports the words where a candidate beats keeping the word. Also applies corrections to a text.
- * Not here: the dictionary's storage (dict.c), the index (symdel.c), the language model (the
- * decoder module's scorer, src/decoder/correct_lm.c).
+ * Not here: the dictionary's storage (dict.c), the candidate search (candidates.c), the language
+ * model (the decoder module's scorer, src/decoder/correct_lm.c).
  */
 #include "corrector/corrector_internal.h"
 
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#define TOP_MAX 32              /* candidates kept from the index before the final cut */
+#define TOP_MAX 32              /* candidates kept from the search before the final cut */
 #define USER_WORD_COUNT 100.0   /* the corpus count a user word is given as a candidate */
 #define CONFUSION_LOGP -6.0f    /* log P(typed | intended) floor for confusion-set words */
 #define SHORT_WORD 3            /* words this short get candidates within 1 edit only (2 edits reach
@@ -106,13 +106,12 @@ static void offer(collector *c, long id, int distance, const uint32_t *key, int 
     x->rank = rank;
 }
 
-static void found_fn(void *user, uint32_t id, int distance)
+static void found_fn(void *user, uint32_t id, int distance, const uint32_t *key, int key_len)
 {
     collector *c = user;
     if ((long)id == c->exclude)
         return;
-    const ac__word *w = &c->d->words[id];
-    offer(c, (long)id, distance, ac__word_key(c->d, id), w->key_len, (double)w->count);
+    offer(c, (long)id, distance, key, key_len, (double)c->d->words[id].count);
 }
 
 /* Writes the display form of a candidate, capitalised like the typed word, plus a suffix. */
@@ -261,7 +260,7 @@ static int rank_word(const ac_dict *d, const ac_correct_params *p, const char *l
         }
     } else {
         int maxd = nstem <= SHORT_WORD ? 1 : p->max_distance;
-        ac__symdel_query(d, cp, nstem, maxd, found_fn, &c);
+        ac__candidates_find(d, cp, nstem, maxd, found_fn, &c);
         /* user words as candidates (a short list, scanned) */
         ac_dict *md = (ac_dict *)d;
         pthread_rwlock_rdlock(&md->user_lock);

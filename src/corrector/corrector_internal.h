@@ -1,5 +1,6 @@
 /* corrector_internal.h: what the corrector's files share: the dictionary's layout, UTF-8 and case
- * helpers, the symmetric-delete index, the error model's distance functions and the word splitter.
+ * helpers, the candidate search over the sorted keys, the error model's distance functions and the
+ * word splitter.
  * Not a public API (the public one is include/autocorrect/corrector.h).
  */
 #ifndef AC_CORRECTOR_INTERNAL_H
@@ -10,7 +11,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
-/* Longest word in code points that the index and the edit distances handle. */
+/* Longest word in code points that the dictionary, the candidate search and the edit distances
+ * handle. */
 #define AC__WORD_CP_MAX AC_WORD_MAX
 
 /* --- UTF-8 and case ---------------------------------------------------------------------------- */
@@ -30,33 +32,40 @@ int ac__utf8_valid(const char *s, size_t len);
 enum { AC__CASE_LOWER, AC__CASE_TITLE, AC__CASE_UPPER, AC__CASE_MIXED };
 int ac__case_shape(const uint32_t *cp, int n);
 
-/* 64-bit hash of a code-point sequence: ac__hash_mix(poly + n) with the polynomial
- * poly = sum over i of (cp[i] + 1) * AC__HASH_BASE^(n-1-i), modulo 2^64. */
-#define AC__HASH_BASE 0x9E3779B97F4A7C15ULL
-uint64_t ac__hash_cp(const uint32_t *cp, int n);
-uint64_t ac__hash_mix(uint64_t h);
-
 /* --- the dictionary ---------------------------------------------------------------------------- */
 
+/* Highest edit distance the candidate search handles. */
+#define AC__CAND_MAX_DISTANCE 2
+
+/* One dictionary word: 16 bytes. Word ids are positions in key order (bytewise UTF-8 order, which is
+ * code-point order), so the words sharing a key prefix are consecutive ids. */
 typedef struct ac__word {
-    uint32_t key_off;  /* into dict->keys: the lower-cased code points */
-    uint32_t text_off; /* into dict->text: the display form, NUL-terminated UTF-8 */
-    uint16_t key_len;  /* code points */
-    uint16_t text_len; /* bytes */
-    uint64_t count;    /* corpus count */
+    uint32_t key_off;  /* into dict->pool: the lower-cased key, UTF-8, NUL-terminated */
+    uint32_t text_off; /* into dict->pool: the display form, NUL-terminated UTF-8 (== key_off when the
+                          display form is the key itself, as for most words) */
+    uint32_t count;    /* corpus count; case variants summed; clamped to UINT32_MAX (the shipped
+                          dictionary's largest is under 1M) */
+    uint8_t key_len;   /* bytes of the key (<= 1.5 * AC_WORD_MAX: lower-casing may lengthen a letter) */
+    uint8_t key_cps;   /* code points of the key (<= AC__WORD_CP_MAX) */
+    uint16_t unused;
 } ac__word;
 
-/* The symmetric-delete index: every string made by deleting up to 2 code points from a word's key
- * hashes to a bucket (top `bucket_bits` of the hash); the bucket's entries are 32-bit values
- * (hash check bits << id_bits | word id). Queries verify every hit with a real edit distance, so a
- * hash collision costs time, never a wrong answer. */
-typedef struct ac__symdel {
-    uint32_t *offsets;  /* [n_buckets + 1]: entries of bucket b are entries[offsets[b] .. offsets[b+1]) */
-    uint32_t *entries;  /* [n_entries] */
-    size_t n_entries;
-    int bucket_bits;
-    int id_bits;
-} ac__symdel;
+/* The candidate search's index over the words in key order (candidates.c): three bytes per word.
+ * lcp[i] is the number of leading code points word i's key shares with word i-1's (lcp[0] = 0);
+ * the words that share a prefix of k code points with word i are the run after i with lcp >= k.
+ * branch[i] is word i's code point at position lcp[i] (its first one after the shared prefix;
+ * there always is one, keys being distinct and sorted) when it is ASCII, else 0x80: enough to
+ * rule out most words without reading their keys. sibling[i] = y - i for the first y > i with
+ * lcp[y] <= lcp[i] (the end of the words that share lcp[i] + 1 code points with word i), or 255
+ * when that is 255 or more words on. block_min[b] = the smallest lcp of words b*AC__LCP_BLOCK ..
+ * (b+1)*AC__LCP_BLOCK - 1, so that a long run is skipped a block at a time. */
+#define AC__LCP_BLOCK 64
+typedef struct ac__lcp_index {
+    uint8_t *lcp;       /* [n_words] */
+    uint8_t *branch;    /* [n_words] */
+    uint8_t *sibling;   /* [n_words] */
+    uint8_t *block_min; /* [ceil(n_words / AC__LCP_BLOCK)] */
+} ac__lcp_index;
 
 /* A set of lower-cased words (UTF-8 keys), open addressing; used for the user dictionary. */
 typedef struct ac__strset {
@@ -65,41 +74,49 @@ typedef struct ac__strset {
 } ac__strset;
 
 struct ac_dict {
-    ac__word *words;    /* [n_words] */
+    ac__word *words;    /* [n_words], in key order */
     size_t n_words;
-    uint32_t *keys;     /* [n_keys] code points, all words' keys back to back */
-    size_t n_keys;
-    char *text;         /* [n_text] bytes, display forms back to back */
-    size_t n_text;
-    uint32_t *table;    /* [table_cap] word id + 1 (0 = empty), open addressing on the key hash */
+    char *pool;         /* [n_pool] bytes: per word in id order its key, NUL, and (when it differs
+                           from the key) its display form, NUL */
+    size_t n_pool;
+    uint32_t *table;    /* [table_cap] open addressing on the key's hash: 0 = empty, else
+                           (hash check bits << id_bits) | (word id + 1) */
     size_t table_cap;
-    double log_total;   /* log of (sum of counts + 0.5 * n_words) */
-    ac__symdel index;
+    int id_bits;        /* bits of (word id + 1) in a table entry */
+    double log_total;   /* log of (sum of counts + 0.5 * n_words + 1) */
+    ac__lcp_index index;
     pthread_rwlock_t user_lock; /* guards `user` */
     ac__strset user;    /* user words, lower-cased UTF-8 */
     char **user_list;   /* [n_user_list] display forms, in insertion order, for candidates */
     size_t n_user_list;
 };
 
-/* Word id of a lower-cased key, or -1. */
+/* Word id of a lower-cased key, or -1: as code points cp[n], or as UTF-8 bytes key[len]. */
 long ac__dict_find(const ac_dict *dict, const uint32_t *key, int n);
+long ac__dict_find_utf8(const ac_dict *dict, const char *key, size_t len);
 
 /* 1 when the lower-cased UTF-8 key is in the user set (takes the read lock). */
 int ac__dict_is_user(const ac_dict *dict, const char *key_utf8);
 
-static inline const uint32_t *ac__word_key(const ac_dict *d, size_t id) { return d->keys + d->words[id].key_off; }
-static inline const char *ac__word_text(const ac_dict *d, size_t id) { return d->text + d->words[id].text_off; }
+static inline const char *ac__word_key(const ac_dict *d, size_t id) { return d->pool + d->words[id].key_off; }
+static inline const char *ac__word_text(const ac_dict *d, size_t id) { return d->pool + d->words[id].text_off; }
 
-/* --- symmetric-delete index -------------------------------------------------------------------- */
+/* Decodes word id's key into cp[AC__WORD_CP_MAX]; returns its length in code points. */
+int ac__word_key_cp(const ac_dict *dict, size_t id, uint32_t *cp);
 
-int ac__symdel_build(ac__symdel *index, const ac_dict *dict, char *err);
-void ac__symdel_free(ac__symdel *index);
+/* --- candidate search (candidates.c) ----------------------------------------------------------- */
 
-/* Calls found(user, word_id, distance) for every dictionary word within max_distance (<= 2) edits
- * of the lower-cased query q[n], each word once. Returns the number of words found, or -1 when a
- * scratch limit was hit (then some words may be missing). */
-typedef void (*ac__found_fn)(void *user, uint32_t word_id, int distance);
-int ac__symdel_query(const ac_dict *dict, const uint32_t *q, int n, int max_distance, ac__found_fn found, void *user);
+/* Builds dict->index from the words' keys (in key order). AC_OK or AC_E_NOMEM. */
+int ac__lcp_index_build(ac_dict *dict, char *err);
+void ac__lcp_index_free(ac__lcp_index *index);
+
+/* Calls found(user, word_id, distance, key, key_len) for every dictionary word whose key is within
+ * optimal-string-alignment distance max_distance (0..AC__CAND_MAX_DISTANCE; more is taken as the
+ * maximum) of the lower-cased query q[n], each word once, in key order; key[key_len] is the word's
+ * key as code points (valid during the call). Returns the number of words found (0 for n outside
+ * 0..AC__WORD_CP_MAX or a negative max_distance). Safe to call from many threads at once. */
+typedef void (*ac__found_fn)(void *user, uint32_t word_id, int distance, const uint32_t *key, int key_len);
+int ac__candidates_find(const ac_dict *dict, const uint32_t *q, int n, int max_distance, ac__found_fn found, void *user);
 
 /* --- distances --------------------------------------------------------------------------------- */
 

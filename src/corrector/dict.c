@@ -1,6 +1,12 @@
-/* dict.c: the dictionary: loading dictionary.tsv, case-insensitive lookup, and the user's
- * dictionary (loading it and adding words to it atomically). The candidate index it owns is built
- * by symdel.c; ranking lives in correct.c.
+/* dict.c: the dictionary: loading dictionary.tsv into a compact layout (words in key order, keys
+ * and display forms in one byte pool, a hash table for lookups), case-insensitive lookup, and the
+ * user's dictionary (loading it and adding words to it atomically). The candidate search over the
+ * sorted words is candidates.c; ranking lives in correct.c.
+ *
+ * Memory for the shipped dictionary (134,192 words): 16 bytes per word record, about 9 bytes of
+ * key per word (UTF-8; the display form is stored again only when it is not the key, ~14% of
+ * words), 8 bytes per word of hash table (4-byte slots, load factor <= 0.75 rounded to a power of
+ * two), 3 bytes per word of candidate index: about 5 MB (ac_dict_memory_bytes).
  */
 #include "corrector/corrector_internal.h"
 
@@ -84,23 +90,55 @@ static void strset_free(ac__strset *s)
     memset(s, 0, sizeof *s);
 }
 
-/* --- loading ----------------------------------------------------------------------------------- */
+/* --- lookup ------------------------------------------------------------------------------------ */
 
-long ac__dict_find(const ac_dict *d, const uint32_t *key, int n)
+static uint64_t hash_key(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ULL;
+    }
+    /* FNV's low bits are weak: mix, since the table takes its slot from them */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+long ac__dict_find_utf8(const ac_dict *d, const char *key, size_t len)
 {
     if (!d->table_cap)
         return -1;
-    size_t h = (size_t)ac__hash_cp(key, n) & (d->table_cap - 1);
-    for (;;) {
-        uint32_t v = d->table[h];
+    uint64_t h = hash_key(key, len);
+    uint32_t id_mask = (1u << d->id_bits) - 1, check = (uint32_t)(h >> (32 + d->id_bits));
+    for (size_t at = (size_t)h & (d->table_cap - 1);; at = (at + 1) & (d->table_cap - 1)) {
+        uint32_t v = d->table[at];
         if (!v)
             return -1;
-        const ac__word *w = &d->words[v - 1];
-        if (w->key_len == n && !memcmp(d->keys + w->key_off, key, sizeof *key * (size_t)n))
-            return (long)(v - 1);
-        h = (h + 1) & (d->table_cap - 1);
+        if (v >> d->id_bits != check)
+            continue;
+        const ac__word *w = &d->words[(v & id_mask) - 1];
+        if (w->key_len == len && !memcmp(d->pool + w->key_off, key, len))
+            return (long)((v & id_mask) - 1);
     }
 }
+
+long ac__dict_find(const ac_dict *d, const uint32_t *key, int n)
+{
+    char buf[AC__WORD_CP_MAX * 4 + 1];
+    if (n < 0 || n > AC__WORD_CP_MAX)
+        return -1;
+    int len = ac__utf8_encode(key, n, buf, sizeof buf);
+    return len < 0 ? -1 : ac__dict_find_utf8(d, buf, (size_t)len);
+}
+
+int ac__word_key_cp(const ac_dict *d, size_t id, uint32_t *cp)
+{
+    return ac__utf8_decode(ac__word_key(d, id), d->words[id].key_len, cp, AC__WORD_CP_MAX, 0);
+}
+
+/* --- loading ----------------------------------------------------------------------------------- */
 
 static int is_word_cp(uint32_t c)
 {
@@ -112,6 +150,183 @@ static int is_word_cp(uint32_t c)
     return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL || k == UTF8PROC_CATEGORY_LT ||
            k == UTF8PROC_CATEGORY_LM || k == UTF8PROC_CATEGORY_LO || k == UTF8PROC_CATEGORY_MN ||
            k == UTF8PROC_CATEGORY_MC;
+}
+
+/* One word line of the file while loading (a temporary: freed when the dictionary is built). */
+typedef struct entry {
+    uint32_t text_pos;  /* the word as written: data[text_pos .. text_pos + text_len) */
+    uint32_t key_pos;   /* its lower-cased key: in data (== text_pos) when it is the same bytes,
+                           else in the scratch key buffer */
+    uint64_t count;
+    uint8_t text_len, key_len, key_cps;
+    uint8_t key_in_data;
+    uint8_t lower;      /* written in lower case: preferred as the display form of case variants */
+} entry;
+
+typedef struct loader {
+    const char *data;   /* the file */
+    const char *keys;   /* the scratch key buffer */
+    entry *e;           /* [n_entries], in line order */
+} loader;
+
+static inline const char *entry_key(const loader *L, uint32_t i)
+{
+    const entry *e = &L->e[i];
+    return (e->key_in_data ? L->data : L->keys) + e->key_pos;
+}
+
+/* <0, 0, >0 as entry a's key sorts before, with, after entry b's (bytewise: code-point order). */
+static inline int key_cmp(const loader *L, uint32_t a, uint32_t b)
+{
+    const entry *x = &L->e[a], *y = &L->e[b];
+    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+    int c = memcmp(entry_key(L, a), entry_key(L, b), n);
+    return c ? c : (int)x->key_len - (int)y->key_len;
+}
+
+/* Stable merge sort of the entry indices v[n] by key; tmp holds n / 2 + 1. Already ordered halves
+ * cost one comparison. */
+static void sort_by_key(const loader *L, uint32_t *v, size_t n, uint32_t *tmp)
+{
+    if (n < 12) {
+        for (size_t i = 1; i < n; i++) {
+            uint32_t x = v[i];
+            size_t j = i;
+            for (; j > 0 && key_cmp(L, v[j - 1], x) > 0; j--)
+                v[j] = v[j - 1];
+            v[j] = x;
+        }
+        return;
+    }
+    size_t h = n / 2;
+    sort_by_key(L, v, h, tmp);
+    sort_by_key(L, v + h, n - h, tmp);
+    if (key_cmp(L, v[h - 1], v[h]) <= 0)
+        return;
+    memcpy(tmp, v, sizeof *v * h);
+    size_t a = 0, b = h, o = 0;
+    while (a < h && b < n)
+        v[o++] = key_cmp(L, v[b], tmp[a]) < 0 ? v[b++] : tmp[a++];
+    while (a < h)
+        v[o++] = tmp[a++];
+}
+
+/* Writes the entry indices in key order, ties in line order, into order[n]. A file sorted the way
+ * `make dictionary` writes it (C order of the words) has its lower-case words in key order
+ * already: those are kept as one run and only the others are sorted, then merged in; any other
+ * file is simply sorted whole. scratch holds n + n / 2 + 1. */
+static void order_by_key(const loader *L, size_t n, uint32_t *order, uint32_t *scratch)
+{
+    uint32_t *run = scratch, *rest = order, *tmp = scratch + n;
+    size_t n_run = 0, n_rest = 0;
+    int sorted = 1;
+    for (uint32_t i = 0; i < n; i++) {
+        if (L->e[i].key_in_data && sorted) {
+            if (n_run && key_cmp(L, run[n_run - 1], i) > 0)
+                sorted = 0;
+            run[n_run++] = i;
+        } else {
+            rest[n_rest++] = i;
+        }
+    }
+    if (!sorted) {
+        for (uint32_t i = 0; i < n; i++)
+            order[i] = i;
+        sort_by_key(L, order, n, tmp);
+        return;
+    }
+    sort_by_key(L, rest, n_rest, tmp);
+    /* merge run[] and rest[] into order[] from the back: rest[] lives at the front of order[] */
+    size_t a = n_run, b = n_rest, o = n;
+    while (a > 0 && b > 0) {
+        int c = key_cmp(L, run[a - 1], rest[b - 1]);
+        if (c > 0 || (c == 0 && run[a - 1] > rest[b - 1]))
+            order[--o] = run[--a];
+        else
+            order[--o] = rest[--b];
+    }
+    while (a > 0)
+        order[--o] = run[--a];
+}
+
+/* The parsed lines to the dictionary's layout: case variants merged (counts summed; the display
+ * form is the first variant's, replaced by any later one written in lower case), words in key
+ * order, keys and display forms in one pool, the lookup table, the candidate index. */
+static int build(ac_dict *d, const loader *L, const uint32_t *order, size_t n, char *err)
+{
+    /* pass 1: sizes */
+    size_t n_words = 0, n_pool = 0;
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        uint32_t shown = order[a];
+        for (; b < n && key_cmp(L, order[a], order[b]) == 0; b++)
+            if (L->e[order[b]].lower)
+                shown = order[b];
+        const entry *k = &L->e[order[a]], *s = &L->e[shown];
+        n_pool += k->key_len + 1u;
+        if (s->text_len != k->key_len || memcmp(L->data + s->text_pos, entry_key(L, order[a]), k->key_len))
+            n_pool += s->text_len + 1u;
+        n_words++;
+        a = b;
+    }
+    int id_bits = 1;
+    while (id_bits < 31 && ((size_t)1 << id_bits) <= n_words)
+        id_bits++;
+    if (id_bits > 24 || n_pool > UINT32_MAX)
+        return ac__errorf(err, AC_E_LIMIT, "dictionary too large (%zu words, max 16M)", n_words);
+    size_t cap = 16;
+    while (cap * 3 < n_words * 4)  /* load factor <= 0.75 */
+        cap *= 2;
+    d->words = malloc(sizeof *d->words * (n_words ? n_words : 1));
+    d->pool = malloc(n_pool ? n_pool : 1);
+    d->table = calloc(cap, sizeof *d->table);
+    if (!d->words || !d->pool || !d->table)
+        return ac__errorf(err, AC_E_NOMEM, "out of memory loading the dictionary");
+    d->table_cap = cap;
+    d->id_bits = id_bits;
+
+    /* pass 2: fill */
+    size_t id = 0, pos = 0;
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        uint32_t shown = order[a];
+        uint64_t count = L->e[order[a]].count;
+        for (; b < n && key_cmp(L, order[a], order[b]) == 0; b++) {
+            if (L->e[order[b]].lower)
+                shown = order[b];
+            uint64_t c = L->e[order[b]].count;
+            count = count > UINT64_MAX - c ? UINT64_MAX : count + c;
+        }
+        const entry *k = &L->e[order[a]], *s = &L->e[shown];
+        const char *key = entry_key(L, order[a]);
+        ac__word *w = &d->words[id];
+        w->key_off = (uint32_t)pos;
+        w->key_len = k->key_len;
+        w->key_cps = k->key_cps;
+        w->unused = 0;
+        w->count = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
+        memcpy(d->pool + pos, key, k->key_len);
+        d->pool[pos + k->key_len] = 0;
+        pos += k->key_len + 1u;
+        if (s->text_len != k->key_len || memcmp(L->data + s->text_pos, key, k->key_len)) {
+            w->text_off = (uint32_t)pos;
+            memcpy(d->pool + pos, L->data + s->text_pos, s->text_len);
+            d->pool[pos + s->text_len] = 0;
+            pos += s->text_len + 1u;
+        } else {
+            w->text_off = w->key_off;
+        }
+        uint64_t h = hash_key(key, k->key_len);
+        size_t at = (size_t)h & (cap - 1);
+        while (d->table[at])
+            at = (at + 1) & (cap - 1);
+        d->table[at] = (uint32_t)(h >> (32 + id_bits)) << id_bits | (uint32_t)(id + 1);
+        id++;
+        a = b;
+    }
+    d->n_words = n_words;
+    d->n_pool = n_pool;
+    return ac__lcp_index_build(d, err);
 }
 
 int ac_dict_parse(const char *data, size_t len, ac_dict **out, char *err)
@@ -131,6 +346,8 @@ int ac_dict_parse(const char *data, size_t len, ac_dict **out, char *err)
     if (version != AC_DICT_FORMAT_VERSION)
         return ac__errorf(err, AC_E_UNSUPPORTED, "dictionary format version %ld, expected %d", version,
                           AC_DICT_FORMAT_VERSION);
+    if (len > UINT32_MAX)
+        return ac__errorf(err, AC_E_LIMIT, "dictionary file too large (%zu bytes)", len);
 
     size_t n_lines = 1;
     for (size_t i = 0; i < len; i++)
@@ -139,20 +356,17 @@ int ac_dict_parse(const char *data, size_t len, ac_dict **out, char *err)
     if (!d)
         return ac__errorf(err, AC_E_NOMEM, "out of memory loading the dictionary");
     pthread_rwlock_init(&d->user_lock, NULL);
-    d->words = malloc(sizeof *d->words * n_lines);
-    d->keys = malloc(sizeof *d->keys * (len + 1));  /* at most one code point per byte */
-    d->text = malloc(len + n_lines + 1);
-    d->table_cap = 16;
-    while (d->table_cap < n_lines * 2)
-        d->table_cap *= 2;
-    d->table = calloc(d->table_cap, sizeof *d->table);
-    if (!d->words || !d->keys || !d->text || !d->table) {
-        ac_dict_free(d);
-        return ac__errorf(err, AC_E_NOMEM, "out of memory loading the dictionary");
+    loader L = {data, NULL, malloc(sizeof(entry) * n_lines)};
+    ac_buf keys = {0};  /* keys that differ from the word as written */
+    uint32_t *order = NULL, *scratch = NULL;
+    int rc = AC_OK;
+    if (!L.e) {
+        rc = ac__errorf(err, AC_E_NOMEM, "out of memory loading the dictionary");
+        goto done;
     }
 
     double total = 0;
-    size_t line_no = 1, pos = first_end < len ? first_end + 1 : len;
+    size_t n = 0, line_no = 1, pos = first_end < len ? first_end + 1 : len;
     while (pos < len) {
         line_no++;
         size_t end = pos;
@@ -167,74 +381,84 @@ int ac_dict_parse(const char *data, size_t len, ac_dict **out, char *err)
             continue;
         const char *tab = memchr(line, '\t', line_len);
         if (!tab || tab == line) {
-            ac_dict_free(d);
-            return ac__errorf(err, AC_E_FORMAT, "dictionary line %zu: expected word<TAB>count", line_no);
+            rc = ac__errorf(err, AC_E_FORMAT, "dictionary line %zu: expected word<TAB>count", line_no);
+            goto done;
         }
         size_t wlen = (size_t)(tab - line);
         uint64_t count = 0;
         const char *c = tab + 1, *line_end = line + line_len;
         if (c == line_end) {
-            ac_dict_free(d);
-            return ac__errorf(err, AC_E_FORMAT, "dictionary line %zu: missing count", line_no);
+            rc = ac__errorf(err, AC_E_FORMAT, "dictionary line %zu: missing count", line_no);
+            goto done;
         }
         for (; c < line_end; c++) {
             if (*c < '0' || *c > '9' || count > (UINT64_MAX - 9) / 10) {
-                ac_dict_free(d);
-                return ac__errorf(err, AC_E_FORMAT, "dictionary line %zu: bad count", line_no);
+                rc = ac__errorf(err, AC_E_FORMAT, "dictionary line %zu: bad count", line_no);
+                goto done;
             }
             count = count * 10 + (uint64_t)(*c - '0');
         }
         uint32_t cp[AC__WORD_CP_MAX];
         if (!ac__utf8_valid(line, wlen)) {
-            ac_dict_free(d);
-            return ac__errorf(err, AC_E_FORMAT, "dictionary line %zu: invalid UTF-8", line_no);
+            rc = ac__errorf(err, AC_E_FORMAT, "dictionary line %zu: invalid UTF-8", line_no);
+            goto done;
         }
         if (wlen > AC_WORD_MAX)
             continue;  /* longer words are never looked at */
-        int n = ac__utf8_decode(line, wlen, cp, AC__WORD_CP_MAX, 0);
-        int ok = n > 0;
-        for (int i = 0; i < n && ok; i++)
+        int cps = ac__utf8_decode(line, wlen, cp, AC__WORD_CP_MAX, 0);
+        int ok = cps > 0;
+        for (int i = 0; i < cps && ok; i++)
             ok = is_word_cp(cp[i]);
         if (!ok) {
-            ac_dict_free(d);
-            return ac__errorf(err, AC_E_FORMAT, "dictionary line %zu: not a word", line_no);
+            rc = ac__errorf(err, AC_E_FORMAT, "dictionary line %zu: not a word", line_no);
+            goto done;
         }
-        int shape = ac__case_shape(cp, n);
-        n = ac__utf8_decode(line, wlen, cp, AC__WORD_CP_MAX, 1);
+        int shape = ac__case_shape(cp, cps);
+        cps = ac__utf8_decode(line, wlen, cp, AC__WORD_CP_MAX, 1);
+        char key[AC__WORD_CP_MAX * 4 + 1];
+        int key_len = ac__utf8_encode(cp, cps, key, sizeof key);
+        if (key_len < 0 || key_len > UINT8_MAX)
+            continue;  /* cannot happen: a lower-cased letter is at most 1.5 times as long */
         total += (double)count;
-        long id = ac__dict_find(d, cp, n);
-        if (id >= 0) {
-            /* a case variant of a word we have: merge, preferring the lower-case display form */
-            ac__word *w = &d->words[id];
-            w->count += count;
-            if (shape == AC__CASE_LOWER) {
-                memcpy(d->text + d->n_text, line, wlen);
-                d->text[d->n_text + wlen] = 0;
-                w->text_off = (uint32_t)d->n_text;
-                w->text_len = (uint16_t)wlen;
-                d->n_text += wlen + 1;
+        entry *e = &L.e[n++];
+        e->text_pos = (uint32_t)(line - data);
+        e->text_len = (uint8_t)wlen;
+        e->key_len = (uint8_t)key_len;
+        e->key_cps = (uint8_t)cps;
+        e->count = count;
+        e->lower = shape == AC__CASE_LOWER;
+        e->key_in_data = (size_t)key_len == wlen && !memcmp(key, line, wlen);
+        if (e->key_in_data) {
+            e->key_pos = e->text_pos;
+        } else {
+            if (keys.len + (size_t)key_len > UINT32_MAX) {
+                rc = ac__errorf(err, AC_E_LIMIT, "dictionary too large");
+                goto done;
             }
-            continue;
+            e->key_pos = (uint32_t)keys.len;
+            if (ac_buf_append(&keys, key, (size_t)key_len)) {
+                rc = ac__errorf(err, AC_E_NOMEM, "out of memory loading the dictionary");
+                goto done;
+            }
         }
-        ac__word *w = &d->words[d->n_words];
-        w->key_off = (uint32_t)d->n_keys;
-        w->key_len = (uint16_t)n;
-        memcpy(d->keys + d->n_keys, cp, sizeof *cp * (size_t)n);
-        d->n_keys += (size_t)n;
-        w->text_off = (uint32_t)d->n_text;
-        w->text_len = (uint16_t)wlen;
-        memcpy(d->text + d->n_text, line, wlen);
-        d->text[d->n_text + wlen] = 0;
-        d->n_text += wlen + 1;
-        w->count = count;
-        size_t h = (size_t)ac__hash_cp(cp, n) & (d->table_cap - 1);
-        while (d->table[h])
-            h = (h + 1) & (d->table_cap - 1);
-        d->table[h] = (uint32_t)(d->n_words + 1);
-        d->n_words++;
     }
+    L.keys = keys.data;
+    order = malloc(sizeof *order * (n ? n : 1));
+    scratch = malloc(sizeof *scratch * (n + n / 2 + 1));
+    if (!order || !scratch) {
+        rc = ac__errorf(err, AC_E_NOMEM, "out of memory loading the dictionary");
+        goto done;
+    }
+    order_by_key(&L, n, order, scratch);
+    free(scratch);
+    scratch = NULL;
+    rc = build(d, &L, order, n, err);
     d->log_total = log(total + 0.5 * (double)d->n_words + 1.0);
-    int rc = ac__symdel_build(&d->index, d, err);
+done:
+    free(order);
+    free(scratch);
+    ac_buf_free(&keys);
+    free(L.e);
     if (rc) {
         ac_dict_free(d);
         return rc;
@@ -263,10 +487,9 @@ void ac_dict_free(ac_dict *d)
 {
     if (!d)
         return;
-    ac__symdel_free(&d->index);
+    ac__lcp_index_free(&d->index);
     free(d->words);
-    free(d->keys);
-    free(d->text);
+    free(d->pool);
     free(d->table);
     strset_free(&d->user);
     for (size_t i = 0; i < d->n_user_list; i++)
@@ -277,6 +500,24 @@ void ac_dict_free(ac_dict *d)
 }
 
 size_t ac_dict_size(const ac_dict *d) { return d ? d->n_words : 0; }
+
+size_t ac_dict_memory_bytes(const ac_dict *d)
+{
+    if (!d)
+        return 0;
+    size_t n = sizeof *d + sizeof *d->words * d->n_words + d->n_pool + sizeof *d->table * d->table_cap +
+               3 * d->n_words + (d->n_words + AC__LCP_BLOCK - 1) / AC__LCP_BLOCK;
+    ac_dict *md = (ac_dict *)d;  /* the lock is the one mutable part */
+    pthread_rwlock_rdlock(&md->user_lock);
+    n += sizeof *d->user.slots * d->user.cap + sizeof *d->user_list * d->n_user_list;
+    for (size_t i = 0; i < d->user.cap; i++)
+        if (d->user.slots[i])
+            n += strlen(d->user.slots[i]) + 1;
+    for (size_t i = 0; i < d->n_user_list; i++)
+        n += strlen(d->user_list[i]) + 1;
+    pthread_rwlock_unlock(&md->user_lock);
+    return n;
+}
 
 int ac__dict_is_user(const ac_dict *d, const char *key)
 {

@@ -1,7 +1,7 @@
 /* error_model.c: how likely a typed word is as a slip for an intended one. Holds the QWERTY
- * keyboard geometry, the plain edit distance (optimal string alignment, used to verify index hits)
- * and the weighted one (the channel model log P(typed | intended)). It does not search the
- * dictionary (symdel.c) or decide anything (correct.c).
+ * keyboard geometry, the plain edit distance (optimal string alignment) and the weighted one (the
+ * channel model log P(typed | intended)). It does not search the dictionary (candidates.c) or
+ * decide anything (correct.c).
  */
 #include "corrector/corrector_internal.h"
 

@@ -121,25 +121,6 @@ int ac__case_shape(const uint32_t *cp, int n)
     return AC__CASE_MIXED;
 }
 
-uint64_t ac__hash_mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
-uint64_t ac__hash_cp(const uint32_t *cp, int n)
-{
-    /* a polynomial hash, so that symdel.c can hash deletion variants in O(1) each */
-    uint64_t h = 0;
-    for (int i = 0; i < n; i++)
-        h = h * AC__HASH_BASE + cp[i] + 1;
-    return ac__hash_mix(h + (uint64_t)n);
-}
-
 /* --- character classes ------------------------------------------------------------------------- */
 
 static int is_space(uint32_t c)

@@ -1,7 +1,8 @@
-/* test_corrector.c: the spelling corrector without a language model: the candidate index against
- * a brute-force edit distance, the error model's ordering, capitalisation, byte offsets around
- * multi-byte text, what is never touched, the user dictionary, real-word errors, a fake context
- * scorer's effect on the ranking, and the dictionary file parser's errors.
+/* test_corrector.c: the spelling corrector without a language model: the error model's ordering,
+ * capitalisation, byte offsets around multi-byte text, what is never touched, the user dictionary,
+ * real-word errors, a fake context scorer's effect on the ranking, and the dictionary file parser's
+ * errors. The candidate search against brute force and the dictionary's memory are in
+ * test_candidates.c.
  */
 #include "check.h"
 #include "autocorrect/corrector.h"
@@ -30,123 +31,6 @@ static ac_dict *small(void)
     int rc = ac_dict_parse(small_dict, strlen(small_dict), &d, err);
     CHECKF(rc == AC_OK, "parse: %s", err);
     return d;
-}
-
-/* --- the index against brute force ------------------------------------------------------------- */
-
-/* An independent optimal-string-alignment distance (full table, no cut-off). */
-static int brute_osa(const uint32_t *a, int na, const uint32_t *b, int nb)
-{
-    int d[40][40];
-    for (int i = 0; i <= na; i++)
-        d[i][0] = i;
-    for (int j = 0; j <= nb; j++)
-        d[0][j] = j;
-    for (int i = 1; i <= na; i++)
-        for (int j = 1; j <= nb; j++) {
-            int v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < v) v = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
-                v = d[i - 2][j - 2] + 1;
-            d[i][j] = v;
-        }
-    return d[na][nb];
-}
-
-static uint64_t rng_state = 0x12345678abcdefULL;
-static uint32_t rnd(uint32_t n)
-{
-    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (uint32_t)(rng_state >> 33) % n;
-}
-
-/* letters from a small alphabet (with a 2-byte and a 3-byte character) so that words crowd */
-static const char *const alphabet[] = {"a", "b", "c", "d", "e", "é", "ア"};
-
-static void random_word(char *out, int len)
-{
-    out[0] = 0;
-    for (int i = 0; i < len; i++)
-        strcat(out, alphabet[rnd(7)]);
-}
-
-struct hits { int dist[4000]; int calls; int dup; };
-
-static void hit_fn(void *user, uint32_t id, int distance)
-{
-    struct hits *h = user;
-    if (h->dist[id] >= 0)
-        h->dup++;
-    h->dist[id] = distance;
-    h->calls++;
-}
-
-static void index_matches_brute_force(void)
-{
-    /* 1500 random words of 1..9 letters */
-    enum { N = 1500 };
-    static char words[N][40];
-    ac_buf tsv = {0};
-    ac_buf_printf(&tsv, "#autocorrect-dictionary\t1\n");
-    for (int i = 0; i < N; i++) {
-        random_word(words[i], 1 + (int)rnd(9));
-        ac_buf_printf(&tsv, "%s\t%d\n", words[i], i);
-    }
-    char err[AC_ERR_SIZE];
-    ac_dict *d;
-    int rc = ac_dict_parse(tsv.data, tsv.len, &d, err);
-    ac_buf_free(&tsv);
-    CHECKF(rc == AC_OK, "%s", err);
-    if (rc)
-        return;
-    CHECK(d->n_words <= N && d->n_words > N / 2);
-    int mismatches = 0, total_found = 0;
-    for (int q = 0; q < 400; q++) {
-        char query[40];
-        if (q % 2) {
-            random_word(query, 1 + (int)rnd(10));
-        } else {
-            /* a dictionary word with 1-3 random edits */
-            uint32_t cp[40];
-            const char *w = ac__word_text(d, rnd((uint32_t)d->n_words));
-            int n = ac__utf8_decode(w, strlen(w), cp, 30, 0);
-            int edits = 1 + (int)rnd(3);
-            for (int e = 0; e < edits; e++) {
-                int kind = (int)rnd(4), at = n ? (int)rnd((uint32_t)n) : 0;
-                uint32_t letter;
-                ac__utf8_decode(alphabet[rnd(7)], strlen(alphabet[rnd(7)]) , &letter, 1, 0);
-                if (kind == 0 && n > 0) { cp[at] = letter; }
-                else if (kind == 1 && n < 20) { memmove(cp + at + 1, cp + at, sizeof *cp * (size_t)(n - at)); cp[at] = letter; n++; }
-                else if (kind == 2 && n > 1) { memmove(cp + at, cp + at + 1, sizeof *cp * (size_t)(n - at - 1)); n--; }
-                else if (n > 1 && at + 1 < n) { uint32_t t = cp[at]; cp[at] = cp[at + 1]; cp[at + 1] = t; }
-            }
-            ac__utf8_encode(cp, n, query, sizeof query);
-        }
-        uint32_t qcp[40];
-        int qn = ac__utf8_decode(query, strlen(query), qcp, 40, 1);
-        for (int maxd = 1; maxd <= 2; maxd++) {
-            static struct hits h;
-            for (size_t i = 0; i < d->n_words; i++)
-                h.dist[i] = -1;
-            h.calls = h.dup = 0;
-            ac__symdel_query(d, qcp, qn, maxd, hit_fn, &h);
-            CHECKF(h.dup == 0, "query %s reported a word twice", query);
-            for (size_t i = 0; i < d->n_words; i++) {
-                int bd = brute_osa(qcp, qn, ac__word_key(d, i), d->words[i].key_len);
-                int want = bd <= maxd ? bd : -1;
-                if (want != h.dist[i]) {
-                    if (mismatches++ < 5)
-                        CHECKF(0, "query '%s' word '%s' maxd %d: brute force %d, index %d", query,
-                               ac__word_text(d, i), maxd, want, h.dist[i]);
-                }
-                total_found += want >= 0;
-            }
-        }
-    }
-    CHECK(mismatches == 0);
-    CHECKF(total_found > 1000, "only %d pairs within reach: the test is too easy", total_found);
-    ac_dict_free(d);
 }
 
 /* --- error model ------------------------------------------------------------------------------- */
@@ -516,7 +400,6 @@ int main(void)
 {
     if (chdir(getenv("AC_TEST_ROOT") ? getenv("AC_TEST_ROOT") : ".") != 0)
         return 1;
-    RUN(index_matches_brute_force);
     RUN(error_model_ordering);
     RUN(capitalisation_kept);
     RUN(offsets_in_bytes_around_multibyte);
