@@ -155,7 +155,8 @@ int main(int argc, char **argv)
     make_lines(text, len, 0.0, &clean);
     make_lines(text, len, 0.03, &typos);
     ac_correct_params p = ac_correct_default_params();
-    printf("dictionary %s: %zu words, loaded (index built) in %.3f s\n", dict_path, ac_dict_size(d), load_s);
+    printf("dictionary %s: %zu words, loaded in %.3f s, %.1f MB in memory\n", dict_path, ac_dict_size(d), load_s,
+           (double)ac_dict_memory_bytes(d) / 1e6);
     printf("text: data/corpus/valid.txt, %zu lines, %ld words\n", clean.n, clean.words);
 
     /* the splitter alone: only the last word of each line is looked at */

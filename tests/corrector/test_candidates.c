@@ -212,7 +212,7 @@ static void generated_word(char *out, size_t cap, int len, int upper_odds)
 
 static void generated_dictionary_matches_brute_force(void)
 {
-    enum { N = 2500, QUERIES = 1500 };
+    enum { N = 2500, QUERIES = 3000 };
     ac_buf tsv = {0};
     ac_buf_printf(&tsv, "#autocorrect-dictionary\t1\n");
     char w[AC_WORD_MAX * 2];
@@ -314,7 +314,7 @@ static void generated_dictionary_matches_brute_force(void)
 
 static void default_dictionary_matches_brute_force(void)
 {
-    enum { QUERIES = 1200 };
+    enum { QUERIES = 500 };
     if (access(DEFAULT_DICT, R_OK) != 0)
         SKIP("no %s (make dictionary)", DEFAULT_DICT);
     char err[AC_ERR_SIZE];
