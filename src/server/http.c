@@ -39,7 +39,7 @@ typedef struct http_conn {
 
 static enum MHD_Result respond(struct MHD_Connection *con, unsigned status, json_t *obj, int auth_challenge)
 {
-    char *text = obj ? json_dumps(obj, ac__json_dump_flags(obj)) : NULL;
+    char *text = obj ? ac__json_dumps(obj) : NULL;
     json_decref(obj);
     if (!text)
         text = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");

@@ -6,6 +6,7 @@
 #include "server/protocol.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -563,11 +564,87 @@ size_t ac__json_dump_flags(const json_t *obj)
     return JSON_COMPACT | JSON_REAL_PRECISION(json_is_real(id) ? 17 : 6);
 }
 
+/* The length of the valid UTF-8 sequence at s[0..n) (1..4) with its code point in *cp, or 0 when
+ * s starts with an invalid byte (a stray continuation byte, an overlong form, a surrogate, > U+10FFFF
+ * or a sequence cut short). */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned char c = s[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!len || len > n)
+        return 0;
+    uint32_t v = c & (0x7F >> len);
+    for (size_t k = 1; k < len; k++) {
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+        v = v << 6 | (s[k] & 0x3F);
+    }
+    if ((len == 3 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))) || (len == 4 && (v < 0x10000 || v > 0x10FFFF)))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+/* A control character a terminal would act on: C0 (but TAB, LF, CR: the callers decide), DEL, C1. */
+static int is_terminal_control(uint32_t cp)
+{
+    return (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);
+}
+
+/* 1 for DEL at s[i], 2 for a C1 control (C2 80..C2 9F), else 0. */
+static size_t del_or_c1_at(const unsigned char *s, size_t i, size_t n)
+{
+    if (s[i] == 0x7F)
+        return 1;
+    return s[i] == 0xC2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F ? 2 : 0;
+}
+
+char *ac__json_dumps(const json_t *obj)
+{
+    char *s = json_dumps(obj, ac__json_dump_flags(obj));
+    if (!s)
+        return NULL;
+    /* jansson escapes C0 only. DEL and C1 can stand only inside strings in JSON text, where
+     * "\u00XX" means the same, so rewriting them keeps every value and leaves nothing a terminal
+     * would act on when a reply is printed raw (nc, curl). Each grows to 6 bytes. */
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strlen(s), extra = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = del_or_c1_at(u, i, n);
+        extra += k ? 6 - k : 0;
+        i += k ? k - 1 : 0;
+    }
+    if (!extra)
+        return s;
+    char *out = malloc(n + extra + 1);
+    if (!out) {
+        free(s);
+        return NULL;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = del_or_c1_at(u, i, n);
+        if (k) {
+            o += (size_t)snprintf(out + o, 7, "\\u%04X", k == 1 ? 0x7Fu : (unsigned)u[i + 1]);
+            i += k - 1;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = 0;
+    free(s);
+    return out;
+}
+
 char *ac__json_line(json_t *obj, size_t *len)
 {
     if (!obj)
         return NULL;
-    char *s = json_dumps(obj, ac__json_dump_flags(obj));
+    char *s = ac__json_dumps(obj);
     json_decref(obj);
     if (!s)
         return NULL;
@@ -584,19 +661,36 @@ char *ac__json_line(json_t *obj, size_t *len)
     return line;
 }
 
+/* Appends s[0..n) for a terminal on one line: LF, CR and CR LF become one space, TAB stays, every
+ * other control character (C0, DEL, C1) and every invalid UTF-8 byte becomes U+FFFD. */
+static void append_for_terminal(ac_buf *b, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp = 0;
+        size_t len = utf8_decode(u + i, n - i, &cp);
+        if (cp == '\r' && i + 1 < n && u[i + 1] == '\n')
+            len = 2;
+        if (len && (cp == '\n' || cp == '\r'))
+            ac_buf_append(b, " ", 1);
+        else if (len && !is_terminal_control(cp))
+            ac_buf_append(b, s + i, len);
+        else
+            ac_buf_append(b, "\xEF\xBF\xBD", 3);
+        i += len ? len : 1;
+    }
+}
+
 char *ac__reply_plain(const ac_reply *rep, const char *error_message, size_t *len)
 {
     ac_buf b = {0};
     if (error_message) {
-        ac_buf_printf(&b, "error: %s\n", error_message);
+        ac_buf_append(&b, "error: ", 7);
+        append_for_terminal(&b, error_message, strlen(error_message));
+        ac_buf_append(&b, "\n", 1);
     } else {
         for (size_t i = 0; rep && i < rep->n_completions; i++) {
-            const ac_reply_completion *c = &rep->completions[i];
-            size_t start = b.len;
-            ac_buf_append(&b, c->text, c->len);
-            for (size_t k = start; k < b.len; k++)
-                if (b.data[k] == '\n' || b.data[k] == '\r')
-                    b.data[k] = ' ';
+            append_for_terminal(&b, rep->completions[i].text, rep->completions[i].len);
             ac_buf_append(&b, "\n", 1);
         }
     }

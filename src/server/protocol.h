@@ -9,7 +9,7 @@
  *   unknown_op    "op" names no operation
  *   limit         a value is over a configured limit (the message names the limit)
  *   too_large     the line is longer than max_line_bytes (the connection is then closed)
- *   too_many_clients, busy, shutting_down, unavailable, unsupported, internal  (from the server)
+ *   too_many_clients, forbidden, busy, shutting_down, unavailable, unsupported, internal  (from the server)
  */
 #ifndef AC_SERVER_PROTOCOL_H
 #define AC_SERVER_PROTOCOL_H
@@ -67,12 +67,20 @@ const char *ac__backend_error_code(int status);
  * whose "id" is a real number, written at full precision so the id echoes exactly. */
 size_t ac__json_dump_flags(const json_t *obj);
 
-/* Compact JSON text of obj followed by "\n" (malloc'ed; *len set when not NULL); takes the
- * reference. NULL when out of memory. */
+/* The JSON text of a reply (malloc'ed, NUL-terminated; NULL when out of memory), with the flags
+ * above, and DEL and the C1 controls (U+0080..U+009F) escaped as \u00XX like jansson escapes C0:
+ * the text holds no byte a terminal acts on, should someone print it raw. Does not take obj. */
+char *ac__json_dumps(const json_t *obj);
+
+/* ac__json_dumps(obj) followed by "\n" (malloc'ed; *len set when not NULL); takes the reference.
+ * NULL when out of memory. */
 char *ac__json_line(json_t *obj, size_t *len);
 
-/* The plain-text reply (the `nc -U` fallback): one completion per line (newlines inside a
- * completion become spaces), or "error: MESSAGE" on failure. Malloc'ed. */
+/* The plain-text reply (the `nc -U` fallback), for a terminal: one completion per line, or
+ * "error: MESSAGE" on failure. In each completion (and the message) LF, CR and CR LF become one
+ * space so the lines stay one per completion; TAB stays; every other control character (C0, DEL,
+ * C1) and every invalid UTF-8 byte becomes U+FFFD, so nothing in it acts on the terminal.
+ * Malloc'ed. */
 char *ac__reply_plain(const ac_reply *rep, const char *error_message, size_t *len);
 
 /* A JSON string from bytes that may not be valid UTF-8: invalid bytes become U+FFFD. */

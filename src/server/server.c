@@ -808,6 +808,18 @@ static void client_read(ac__server *s, client *c)
     client_update_events(s, c);
 }
 
+/* Sends a new connection one error line, if it can take it at once, and closes it. */
+static void refuse_connection(int fd, const char *code, const char *message)
+{
+    char *line = ac__json_line(ac__error_json(NULL, code, message), NULL);
+    if (line) {
+        ssize_t w = send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)w;
+        free(line);
+    }
+    close(fd);
+}
+
 static void accept_clients(ac__server *s)
 {
     for (;;) {
@@ -819,16 +831,20 @@ static void accept_clients(ac__server *s)
                 ac__log("accept: %s", strerror(errno));
             return;
         }
+        /* another user's process (the socket's mode or directory let it in): refused before a
+         * byte is read, so nothing it sent can reach the log */
+        uid_t peer = 0, self = geteuid();
+        int pe = ac__sock_peer_uid(fd, &peer);
+        if (pe != 0 || !ac__sock_peer_allowed(peer, self)) {
+            if (pe != 0)
+                ac__log("client refused: cannot read its user id: %s", strerror(-pe));
+            else
+                ac__log("client refused: uid %u is not this daemon's user (uid %u)", (unsigned)peer, (unsigned)self);
+            refuse_connection(fd, "forbidden", "this daemon serves only the user who runs it");
+            continue;
+        }
         if (s->n_clients >= s->cfg.max_clients) {
-            char *line = ac__json_line(ac__error_json(NULL, "too_many_clients",
-                                                      "too many clients are connected (the max_clients limit)"),
-                                       NULL);
-            if (line) {
-                ssize_t w = send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
-                (void)w;
-                free(line);
-            }
-            close(fd);
+            refuse_connection(fd, "too_many_clients", "too many clients are connected (the max_clients limit)");
             continue;
         }
         client *c = calloc(1, sizeof *c);

@@ -1,4 +1,5 @@
-/* sock.c: making, checking and removing the daemon's UNIX socket file (see sock.h). */
+/* sock.c: making, checking and removing the daemon's UNIX socket file, and the peer check (see
+ * sock.h). */
 #include "server/sock.h"
 
 #include <errno.h>
@@ -94,4 +95,27 @@ void ac__sock_unlink(const ac__sock_file *file)
         return;
     if (S_ISSOCK(st.st_mode) && st.st_dev == file->dev && st.st_ino == file->ino)
         unlink(file->path);
+}
+
+int ac__sock_peer_uid(int fd, uid_t *uid)
+{
+#ifdef SO_PEERCRED
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+        return -errno;
+    if (len != sizeof cred)
+        return -EINVAL;
+    *uid = cred.uid;
+#else
+    gid_t gid;
+    if (getpeereid(fd, uid, &gid) != 0)
+        return -errno;
+#endif
+    return 0;
+}
+
+int ac__sock_peer_allowed(uid_t peer, uid_t self)
+{
+    return peer == self || peer == 0;
 }

@@ -1,5 +1,6 @@
-/* sock.h: the daemon's UNIX socket file, made and removed safely. Internal to the daemon.
- * This is only the socket file's life cycle; the event loop that serves it is server.c. */
+/* sock.h: the daemon's UNIX socket file, made and removed safely, and who may talk through it.
+ * Internal to the daemon. This is only the socket file's life cycle and the peer check; the event
+ * loop that serves it is server.c. */
 #ifndef AC_SERVER_SOCK_H
 #define AC_SERVER_SOCK_H
 
@@ -26,5 +27,15 @@ void ac__sock_unlink(const ac__sock_file *file);
 
 /* Connects to the UNIX socket at path (blocking, close-on-exec). Returns the fd, or -errno. */
 int ac__sock_connect(const char *path);
+
+/* The user id of the process at the other end of the connected UNIX socket fd, as the kernel
+ * recorded it at connect() (SO_PEERCRED; getpeereid where that is missing). Returns 0 with *uid
+ * set, or -errno. */
+int ac__sock_peer_uid(int fd, uid_t *uid);
+
+/* Whether a peer with uid `peer` may use a daemon running as `self`: the same user, or root (who
+ * can read the daemon's memory anyway). 1 or 0. Defence in depth behind the socket's 0600 mode and
+ * 0700 directory: a socket path or a systemd SocketMode set too loose still serves one user. */
+int ac__sock_peer_allowed(uid_t peer, uid_t self);
 
 #endif

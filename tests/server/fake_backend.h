@@ -12,6 +12,8 @@
  *               "sleep:N" anywhere in `before` first waits N ms, checking the cancel flag every ms
  *               (returns AC_E_CANCELLED when set) and the deadline (returns partial).
  *               "fail:" in `before` fails with AC_E_IO "fake failure".
+ *               "ctl:" in `before` returns the two completions of FAKE_CTL_TEXTS, which hold the
+ *               control characters a terminal would act on (ESC, BEL, CR, LF, DEL, C1 CSI).
  *   correct     "teh" -> "the" and "brwn" -> "brown", wherever they are (byte offsets), with the
  *               candidates [replacement, "tee"].
  *   topk        k tokens: id i, text "t<i>", logprob -i.
@@ -81,11 +83,19 @@ static int fake_wait(long ms, const atomic_int *cancel, double deadline)
     return atomic_load(cancel) ? 1 : 0;
 }
 
+static const char *const FAKE_CTL_TEXTS[2] = {" \x1b[31mred\x07\r\nnext\x7f\xc2\x9b" "2J", "\x1b]0;t\x07\ttab\n"};
+
 static int fake_complete(void *state, const ac_request *req, const atomic_int *cancel, ac_reply *rep, char *err)
 {
     (void)state;
     if (strstr(req->before, "fail:"))
         return ac__errorf(err, AC_E_IO, "fake failure");
+    if (strstr(req->before, "ctl:")) {
+        for (int i = 0; i < 2; i++)
+            if (ac__reply_add_completion(rep, FAKE_CTL_TEXTS[i], strlen(FAKE_CTL_TEXTS[i]), -0.5 - i, 2))
+                return AC_E_NOMEM;
+        return AC_OK;
+    }
     const char *sl = strstr(req->before, "sleep:");
     if (sl) {
         int w = fake_wait(atol(sl + 6), cancel, req->deadline);

@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -38,6 +39,7 @@ static char self_exe[512];
 static char tmp[96];
 static const char *real_bin;      /* NULL: the fake daemon (this program); else the real autocorrectd */
 static char real_model[512]; /* the fixture model directory for the real daemon */
+static uid_t daemon_uid;      /* 0: daemons run as we do; else daemon_start runs them as this uid (and gid) */
 
 typedef struct daemon_proc {
     pid_t pid;
@@ -90,6 +92,8 @@ static int daemon_start(daemon_proc *d, const char *name, const char *config, co
         int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
         dup2(fd, 1);
         dup2(fd, 2);
+        if (daemon_uid && (setgroups(0, NULL) != 0 || setgid(daemon_uid) != 0 || setuid(daemon_uid) != 0))
+            _exit(126);
         if (real_bin)
             execl(real_bin, real_bin, "--config", d->cfg, "--socket", d->sock, extra, (char *)NULL);
         else
@@ -968,6 +972,160 @@ static void plain_text_with_nc(void)
         CHECKF(!strncmp(out, " brwn_0\n", 8), "nc printed: \"%.200s\"", out);
 }
 
+/* The fake's FAKE_CTL_TEXTS as the plain-text reply must show them (R: U+FFFD), and as JSON text. */
+#define R "\xef\xbf\xbd"
+static const char *const ctl_plain[2] = {" " R "[31mred" R " next" R R "2J", R "]0;t" R "\ttab "};
+#undef R
+static const char *const ctl_json[2] = {"\" \\u001B[31mred\\u0007\\r\\nnext\\u007F\\u009B2J\"",
+                                        "\"\\u001B]0;t\\u0007\\ttab\\n\""};
+
+static void plain_text_controls(void)
+{
+    NEED_SHARED();
+    /* plain text: nothing a terminal acts on, and still one line per completion */
+    conn *c = conn_open(shared.sock);
+    CHECK(c && conn_send(c, "ctl: x\n") == 0);
+    char line[1024];
+    for (int i = 0; c && i < 2; i++) {
+        CHECK(conn_line(c, line, sizeof line, 5) >= 0);
+        CHECK_STR(line, ctl_plain[i]);
+    }
+    CHECK(c && conn_closed(c, 5)); /* and no third line */
+    conn_close(c);
+    /* JSON: the same completions escaped (DEL and C1 too), and they read back byte for byte */
+    c = conn_open(shared.sock);
+    CHECK(c && conn_send(c, "{\"id\":1,\"op\":\"complete\",\"before\":\"ctl: x\"}\n") == 0);
+    int n = c ? conn_line(c, line, sizeof line, 5) : -1;
+    CHECK(n > 0);
+    for (int i = 0; n > 0 && i < 2; i++)
+        CHECKF(strstr(line, ctl_json[i]) != NULL, "reply: %.300s", line);
+    for (int i = 0; n > 0 && i < n; i++)
+        CHECKF((unsigned char)line[i] >= 0x20 && line[i] != 0x7F && ((unsigned char)line[i] != 0xC2 ||
+               (unsigned char)line[i + 1] > 0x9F), "byte %d of the reply is 0x%02x", i, (unsigned char)line[i]);
+    json_t *r = n > 0 ? json_loads(line, 0, NULL) : NULL;
+    json_t *comps = json_object_get(r, "completions");
+    CHECK(json_array_size(comps) == 2);
+    for (size_t i = 0; i < json_array_size(comps) && i < 2; i++)
+        CHECK_STR(jstr(json_array_get(comps, i), "text"), FAKE_CTL_TEXTS[i]);
+    json_decref(r);
+    conn_close(c);
+}
+
+/* --- who may connect -------------------------------------------------------------------------- */
+
+#define OTHER_UID 65534 /* nobody */
+
+/* Connects to sock as uid (a forked child that drops to it), sends request, and reads the first
+ * reply line, or what comes until the daemon closes, into reply[cap] (5 s at most). Returns 0 when
+ * it connected and read a line or the close, 1 when it could not connect, or -1 otherwise. */
+static int connect_as(uid_t uid, const char *sock, const char *request, char *reply, size_t cap)
+{
+    int p[2];
+    reply[0] = 0;
+    if (pipe(p) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        if (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0)
+            _exit(3);
+        conn *c = conn_open(sock);
+        if (!c)
+            _exit(1);
+        conn_send(c, request); /* may fail once the daemon has closed: the reply is still there */
+        double until = ac_now() + 5;
+        while (!c->eof && !memchr(c->buf, '\n', c->len) && ac_now() < until) {
+            struct pollfd pf = {.fd = c->fd, .events = POLLIN};
+            if (poll(&pf, 1, 100) <= 0)
+                continue;
+            ssize_t r = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len - 1, 0);
+            if (r <= 0)
+                c->eof = 1;
+            else
+                c->len += (size_t)r;
+        }
+        ssize_t w = write(p[1], c->buf, c->len);
+        _exit(w == (ssize_t)c->len && (c->eof || memchr(c->buf, '\n', c->len)) ? 0 : 2);
+    }
+    close(p[1]);
+    size_t len = 0;
+    ssize_t r;
+    while (len + 1 < cap && (r = read(p[0], reply + len, cap - 1 - len)) > 0)
+        len += (size_t)r;
+    reply[len] = 0;
+    close(p[0]);
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st) == 0 ? 0 : WEXITSTATUS(st) == 1 ? 1 : -1;
+}
+
+static void peer_uid_refused(void)
+{
+    if (geteuid() != 0)
+        SKIP("needs root, to connect as another user");
+    daemon_proc d;
+    if (daemon_start(&d, "peer", "", NULL, 1) != 0)
+        FAIL_START();
+    /* let the file system admit anyone, as a loose socket_path directory or SocketMode would: only
+     * the daemon's own check is left */
+    CHECK(chmod(tmp, 0711) == 0 && chmod(d.sock, 0666) == 0);
+    char reply[4096];
+    int rc = connect_as(OTHER_UID, d.sock, "{\"id\":1,\"op\":\"complete\",\"before\":\"secret peer words\"}\n",
+                        reply, sizeof reply);
+    CHECKF(rc == 0, "uid %d: connect_as returned %d", OTHER_UID, rc);
+    CHECKF(strstr(reply, "\"code\":\"forbidden\"") && !strstr(reply, "completions"), "uid %d got: %.300s", OTHER_UID,
+           reply);
+    /* plain text too */
+    rc = connect_as(OTHER_UID, d.sock, "secret plain words\n", reply, sizeof reply);
+    CHECKF(rc == 0 && strstr(reply, "forbidden") && !strstr(reply, "words_0"), "plain: %d: %.300s", rc, reply);
+    CHECK(chmod(tmp, 0700) == 0);
+    /* the daemon's own user is still served */
+    conn *c = conn_open(d.sock);
+    json_t *r = c ? roundtrip(c, "{\"id\":2,\"op\":\"complete\",\"before\":\"own words\"}\n") : NULL;
+    CHECKF(json_array_size(json_object_get(r, "completions")) >= 1, "own uid: %s", r ? json_dumps(r, 0) : "(none)");
+    json_decref(r);
+    conn_close(c);
+    CHECK(daemon_stop(&d) == 0);
+    char needle[64];
+    snprintf(needle, sizeof needle, "uid %d is not this daemon's user", OTHER_UID);
+    CHECK(log_contains(&d, needle));
+    CHECK(!log_contains(&d, "secret"));
+}
+
+static void root_peer_allowed(void)
+{
+    if (geteuid() != 0)
+        SKIP("needs root, to run the daemon as another user");
+    /* the daemon runs as nobody, in a directory of its own */
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/other", tmp);
+    CHECK(mkdir(dir, 0700) == 0 && chown(dir, OTHER_UID, OTHER_UID) == 0 && chmod(tmp, 0711) == 0);
+    daemon_proc d;
+    daemon_uid = OTHER_UID;
+    int started = daemon_start(&d, "other/root_peer", "", NULL, 1);
+    daemon_uid = 0;
+    if (started != 0) {
+        chmod(tmp, 0700);
+        FAIL_START();
+    }
+    /* root, not the daemon's user, is served */
+    conn *c = conn_open(d.sock);
+    json_t *r = c ? roundtrip(c, "{\"id\":1,\"op\":\"health\"}\n") : NULL;
+    CHECK_STR(jstr(r, "status"), "ok");
+    json_decref(r);
+    conn_close(c);
+    /* the daemon's own user is served; a third user is not */
+    char reply[4096];
+    CHECK(connect_as(OTHER_UID, d.sock, "{\"id\":2,\"op\":\"health\"}\n", reply, sizeof reply) == 0);
+    CHECKF(strstr(reply, "\"status\":\"ok\"") != NULL, "the daemon's own uid got: %.300s", reply);
+    CHECK(chmod(dir, 0711) == 0 && chmod(d.sock, 0666) == 0);
+    CHECK(connect_as(OTHER_UID - 1, d.sock, "{\"id\":3,\"op\":\"health\"}\n", reply, sizeof reply) == 0);
+    CHECKF(strstr(reply, "\"code\":\"forbidden\"") != NULL, "uid %d got: %.300s", OTHER_UID - 1, reply);
+    CHECK(daemon_stop(&d) == 0);
+    CHECK(chmod(tmp, 0700) == 0);
+}
+
 /* --- HTTP ------------------------------------------------------------------------------------- */
 
 static void http_endpoints(void)
@@ -1257,6 +1415,8 @@ static void run_all(void)
     RUN_M(bad_json_keeps_connection);
     RUN_M(plain_text_socket);
     RUN_M(plain_text_with_nc);
+    if (!real_bin) /* the fake's answers hold the control characters */
+        RUN_M(plain_text_controls);
     RUN_M(cli_client);
     if (shared.pid) {
         int rc = daemon_stop(&shared);
@@ -1278,6 +1438,8 @@ static void run_all(void)
         RUN_M(max_clients_limit);
         RUN_M(socket_file_rules);
         RUN_M(sighup_while_busy);
+        RUN_M(peer_uid_refused);
+        RUN_M(root_peer_allowed);
     }
 }
 
