@@ -52,6 +52,11 @@ int ac_buf_printf(ac_buf *b, const char *fmt, ...) __attribute__((format(printf,
 void ac_buf_consume(ac_buf *b, size_t n);                      /* drop the first n bytes */
 void ac_buf_free(ac_buf *b);
 
+/* Appends s[0..n) made safe to print on one terminal line: LF, CR and CR LF become one space, TAB
+ * stays, every other control character (C0, DEL, C1) and every invalid UTF-8 byte becomes U+FFFD,
+ * so nothing in it acts on the terminal. AC_OK or AC_E_NOMEM. */
+int ac_buf_append_for_terminal(ac_buf *b, const char *s, size_t n);
+
 /* Reads a whole file into a malloc'ed, NUL-terminated buffer (*out, *len). Caller frees *out.
  * Files larger than max_bytes are refused with AC_E_LIMIT. */
 int ac_file_read(const char *path, size_t max_bytes, char **out, size_t *len, char *err);

@@ -272,10 +272,16 @@ static json_t *json_bytes(const char *s, size_t n)
 int ac_cli_complete_print(FILE *f, const ac_cli_complete_opts *o, const ac_complete_result *r)
 {
     if (!o->json) {
+        /* one line per completion, nothing in it that acts on the terminal (as the daemon's
+         * plain-text replies) */
+        ac_buf line = {0};
         for (int i = 0; i < r->n; i++) {
-            fwrite(r->items[i].text, 1, r->items[i].len, f);
+            line.len = 0;
+            if (ac_buf_append_for_terminal(&line, r->items[i].text, r->items[i].len) == AC_OK && line.data)
+                fwrite(line.data, 1, line.len, f);
             fputc('\n', f);
         }
+        ac_buf_free(&line);
         return fflush(f) == 0 ? AC_EXIT_OK : AC_EXIT_FAIL;
     }
     json_t *root = json_object(), *list = json_array(), *t = json_object();

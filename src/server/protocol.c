@@ -567,34 +567,6 @@ size_t ac__json_dump_flags(const json_t *obj)
 /* The length of the valid UTF-8 sequence at s[0..n) (1..4) with its code point in *cp, or 0 when
  * s starts with an invalid byte (a stray continuation byte, an overlong form, a surrogate, > U+10FFFF
  * or a sequence cut short). */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (!len || len > n)
-        return 0;
-    uint32_t v = c & (0x7F >> len);
-    for (size_t k = 1; k < len; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-        v = v << 6 | (s[k] & 0x3F);
-    }
-    if ((len == 3 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))) || (len == 4 && (v < 0x10000 || v > 0x10FFFF)))
-        return 0;
-    *cp = v;
-    return len;
-}
-
-/* A control character a terminal would act on: C0 (but TAB, LF, CR: the callers decide), DEL, C1. */
-static int is_terminal_control(uint32_t cp)
-{
-    return (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);
-}
-
 /* 1 for DEL at s[i], 2 for a C1 control (C2 80..C2 9F), else 0. */
 static size_t del_or_c1_at(const unsigned char *s, size_t i, size_t n)
 {
@@ -661,36 +633,16 @@ char *ac__json_line(json_t *obj, size_t *len)
     return line;
 }
 
-/* Appends s[0..n) for a terminal on one line: LF, CR and CR LF become one space, TAB stays, every
- * other control character (C0, DEL, C1) and every invalid UTF-8 byte becomes U+FFFD. */
-static void append_for_terminal(ac_buf *b, const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        uint32_t cp = 0;
-        size_t len = utf8_decode(u + i, n - i, &cp);
-        if (cp == '\r' && i + 1 < n && u[i + 1] == '\n')
-            len = 2;
-        if (len && (cp == '\n' || cp == '\r'))
-            ac_buf_append(b, " ", 1);
-        else if (len && !is_terminal_control(cp))
-            ac_buf_append(b, s + i, len);
-        else
-            ac_buf_append(b, "\xEF\xBF\xBD", 3);
-        i += len ? len : 1;
-    }
-}
-
 char *ac__reply_plain(const ac_reply *rep, const char *error_message, size_t *len)
 {
     ac_buf b = {0};
     if (error_message) {
         ac_buf_append(&b, "error: ", 7);
-        append_for_terminal(&b, error_message, strlen(error_message));
+        ac_buf_append_for_terminal(&b, error_message, strlen(error_message));
         ac_buf_append(&b, "\n", 1);
     } else {
         for (size_t i = 0; rep && i < rep->n_completions; i++) {
-            append_for_terminal(&b, rep->completions[i].text, rep->completions[i].len);
+            ac_buf_append_for_terminal(&b, rep->completions[i].text, rep->completions[i].len);
             ac_buf_append(&b, "\n", 1);
         }
     }

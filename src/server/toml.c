@@ -577,7 +577,7 @@ static int parse_line(parser *ps, ac__toml_visit_fn visit, void *user)
     if (rc)
         return rc;
     if (ps->p >= ps->end || *ps->p != '=')
-        return fail(ps, "expected '=' after key '%s'", key);
+        return fail(ps, "expected '=' after key '%.100s'", key);
     ps->p++;
     skip_ws(ps);
     if (ps->table[0])

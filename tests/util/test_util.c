@@ -54,10 +54,27 @@ static void file_read_limits_and_errors(void)
     CHECK(strstr(err, path) != NULL);
 }
 
+static void terminal_text_is_inert(void)
+{
+    /* ESC [2J, BEL, a CR LF pair, a lone CR, DEL, a C1 (U+009B, the one-byte CSI), a bad byte, TAB
+     * and a real two-byte letter: the controls become U+FFFD, the line breaks one space each. */
+    const char in[] = "a\x1b[2J\x07" "b\r\nc\rd\x7f\xc2\x9b\xff\te\xc3\xa9";
+    const char want[] = "a\xEF\xBF\xBD[2J\xEF\xBF\xBD" "b c d\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\te\xc3\xa9";
+    ac_buf b = {0};
+    CHECK(ac_buf_append_for_terminal(&b, in, sizeof in - 1) == AC_OK);
+    CHECK(b.len == sizeof want - 1 && memcmp(b.data, want, b.len) == 0);
+    /* a character cut at the end of the input is invalid (each of its bytes), never read past */
+    b.len = 0;
+    CHECK(ac_buf_append_for_terminal(&b, "x\xe2\x82", 3) == AC_OK);
+    CHECK(b.len == 7 && memcmp(b.data, "x\xEF\xBF\xBD\xEF\xBF\xBD", 7) == 0);
+    ac_buf_free(&b);
+}
+
 int main(void)
 {
     RUN(buf_append_and_consume);
     RUN(errorf_fills_buffer_and_returns_status);
     RUN(file_read_limits_and_errors);
+    RUN(terminal_text_is_inert);
     return CHECK_EXIT_CODE();
 }
