@@ -732,11 +732,11 @@ def _log(msg):
     sys.stderr.flush()
 
 
-def neural_keystrokes(model_dir, input_path, limit, max_chars, shown, tokenizer=None):
+def neural_keystrokes(model_dir, input_path, limit, max_chars, shown, tokenizer=None, stop="phrase"):
     """Runs build/bench/eval_keystrokes and returns {shown: its JSON summary line}."""
     exe = os.path.join(ROOT, "build", "bench", "eval_keystrokes")
     cmd = [exe, "--model", model_dir, "--input", input_path, "--limit", str(limit),
-           "--max-chars", str(max_chars), "--shown", ",".join(map(str, shown)), "--int8"]
+           "--max-chars", str(max_chars), "--shown", ",".join(map(str, shown)), "--int8", "--stop", stop]
     if tokenizer:
         cmd += ["--tokenizer", tokenizer]
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -768,7 +768,8 @@ def ngram_row(a, meta, V, lines, shown):
     _log("n-gram: order %d, %.4f bits/char" % (order, row["bits_per_char"]))
     if not a.skip_keystrokes:
         bpe = ByteBPE(a.tokenizer)
-        vocab = DecoderVocab(bpe, V, STOP_PHRASE)
+        stop = STOP_NAMES[a.stop]
+        vocab = DecoderVocab(bpe, V, stop)
         logcache = {}
 
         def logp(ctx):
@@ -780,7 +781,7 @@ def ngram_row(a, meta, V, lines, shown):
                     logcache.clear()
                 logcache[key] = r
             return r
-        comp = Completer(bpe, vocab, logp)
+        comp = Completer(bpe, vocab, logp, Params(stop=stop))
         row["keystrokes"] = ngram_keystrokes(comp, lines, shown, log=_log)
     return row
 
@@ -824,6 +825,8 @@ def main(argv=None):
     ap.add_argument("--max-chars", type=int, default=300)
     ap.add_argument("--shown", default="3,5")
     ap.add_argument("--skip-keystrokes", action="store_true")
+    ap.add_argument("--stop", choices=sorted(STOP_NAMES), default="phrase",
+                    help="the completions' stop rule in the keystroke simulation (both models)")
     ap.add_argument("--save-nll", help="write each model's per-token NLL of valid.bin here (.npy)")
     ap.add_argument("--json", default="data/eval/baseline.json")
     ap.add_argument("--reuse-ngram", metavar="JSON",
@@ -841,7 +844,8 @@ def main(argv=None):
 
     lines = eval_lines(a.prose, a.limit, a.max_chars)
     settings = {"data_meta": meta, "valid_text": a.valid_text, "prose": a.prose, "lines": len(lines),
-                "max_chars": a.max_chars, "shown": shown, "order": a.order, "orders": a.orders}
+                "max_chars": a.max_chars, "shown": shown, "order": a.order, "orders": a.orders,
+                "stop": a.stop}
     if a.reuse_ngram:
         row = reused_ngram_row(a.reuse_ngram, settings, not a.skip_keystrokes)
         _log("n-gram: order %d, %.4f bits/char (from %s)" % (row["order"], row["bits_per_char"], a.reuse_ngram))
@@ -873,7 +877,8 @@ def main(argv=None):
             subprocess.run([sys.executable, os.path.join(ROOT, "python", "export_model.py"), "--checkpoint",
                             a.checkpoint, "--out", a.neural_dir, "--int8", "--tokenizer", a.tokenizer],
                            check=True, stdout=subprocess.DEVNULL)
-            nrow["keystrokes"] = neural_keystrokes(a.neural_dir, a.prose, len(lines), a.max_chars, shown)
+            nrow["keystrokes"] = neural_keystrokes(a.neural_dir, a.prose, len(lines), a.max_chars, shown,
+                                                   stop=a.stop)
         rows.append(nrow)
 
     print("| model | bits/char | char perplexity | bits/byte | token ppl | bits/char, 2nd half | " +
