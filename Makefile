@@ -92,7 +92,7 @@ $(BUILD)/tests/$(1)/%: tests/$(1)/%.c $(call libs_for,$(1))
 endef
 $(foreach m,$(MODULES),$(eval $(call test_rules,$(m))))
 
-test-build: all $(TEST_BIN)
+test-build: all $(TEST_BIN) $(BUILD)/bench/eval_keystrokes  # the last for tests/python/test_ngram.py
 
 # The README's test command. Installs the npm test references if missing (skipped with a clear
 # message when the registry cannot be reached), then runs every test program.

@@ -85,31 +85,43 @@ def main():
 
         # two processes, gloo, through torchrun. torch 1.13's torchrun on Python 3.11 cannot
         # parse "--redirects 0" (its Std flag enum lost the zero member on 3.11), hence 1 and 2.
-        out3 = os.path.join(tmp, "ddp")
         env = dict(os.environ, OMP_NUM_THREADS="1")
-        # Its own process group, killed whole at the end: a worker whose peer died would
-        # otherwise wait for it forever after torchrun itself is gone.
-        proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                                 "--redirects", "1", "--tee", "2",
-                                 "--nproc_per_node", "2", TRAIN, "--data", data, "--out", out3,
-                                 "--max-steps", "20", "--eval-interval", "20"] + SMALL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                start_new_session=True)
-        try:
-            _, stderr = proc.communicate(timeout=240)
-        except subprocess.TimeoutExpired:
-            stderr = "timed out"
-        finally:
+        # Known flake (session 2): in about a third of the runs here, torch 1.13's torchrun never exits
+        # after its workers finished (f32 or bf16 alike; a barrier before destroy_process_group did
+        # not cure it). A normal run takes ~8 s, so each attempt gets 60 s and up to 5 attempts
+        # are made, each in a fresh directory: one must finish with the right checkpoint.
+        attempts = []
+        for attempt in range(5):
+            out3 = os.path.join(tmp, "ddp%d" % attempt)
+            # Its own process group, killed whole at the end: a worker whose peer died would
+            # otherwise wait for it forever after torchrun itself is gone.
+            proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                     "--redirects", "1", "--tee", "2",
+                                     "--nproc_per_node", "2", TRAIN, "--data", data, "--out", out3,
+                                     "--max-steps", "20", "--eval-interval", "20"] + SMALL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                    start_new_session=True)
             try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
-        r = subprocess.CompletedProcess(proc.args, proc.returncode, "", stderr)
-        ok = r.returncode == 0 and os.path.exists(os.path.join(out3, "ckpt.pt"))
-        if ok:
-            st = torch.load(os.path.join(out3, "ckpt.pt"), map_location="cpu")
-            ok = st["step"] == 20 and st["tokens"] == 20 * 8 * 32 * 2
+                _, stderr = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                stderr = "timed out"
+            finally:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
+            r = subprocess.CompletedProcess(proc.args, proc.returncode, "", stderr)
+            ok = r.returncode == 0 and os.path.exists(os.path.join(out3, "ckpt.pt"))
+            if ok:
+                st = torch.load(os.path.join(out3, "ckpt.pt"), map_location="cpu")
+                ok = st["step"] == 20 and st["tokens"] == 20 * 8 * 32 * 2
+            attempts.append("attempt %d: %s" % (attempt + 1, "ok" if ok else r.stderr[-300:]))
+            if ok:
+                break
+        if len(attempts) > 1:
+            print("note: ddp_two_processes_gloo needed %d attempts" % len(attempts))
+        r = subprocess.CompletedProcess([], 0, "", "; ".join(attempts))
         report("ddp_two_processes_gloo", ok, r.stderr[-800:])
 
         # a bad budget is a usage error, not a crash
