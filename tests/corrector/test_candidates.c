@@ -97,6 +97,27 @@ static void search(const ac_dict *d, const uint32_t *q, int n, int maxd, hits *h
     CHECKF(r == h->calls, "returned %d, reported %d", r, h->calls);
 }
 
+/* Searches q[n] at every max distance from min_d to 2 and compares each word's reported distance
+ * with ref[] (the brute-force OSA distance, anything above 2 meaning "not within reach"); counts
+ * the words within each distance into within[] and the disagreements into *mismatches (the first
+ * five reported). */
+static void compare_with_reference(const ac_dict *d, const uint32_t *q, int n, int qi, const int *ref, int min_d,
+                                   hits *h, long within[3], int *mismatches)
+{
+    for (int maxd = min_d; maxd <= 2; maxd++) {
+        search(d, q, n, maxd, h);
+        CHECKF(h->dup == 0 && h->out_of_order == 0 && h->bad_key == 0,
+               "query %d: %d duplicates, %d out of key order, %d wrong keys", qi, h->dup, h->out_of_order, h->bad_key);
+        for (size_t i = 0; i < d->n_words; i++) {
+            int expect = ref[i] <= maxd ? ref[i] : -1;
+            if (expect != h->dist[i] && (*mismatches)++ < 5)
+                CHECKF(0, "query %d (%d code points), word '%s', max %d: brute force %d, search %d", qi, n,
+                       ac__word_text(d, i), maxd, expect, h->dist[i]);
+            within[maxd] += expect >= 0;
+        }
+    }
+}
+
 /* Applies `edits` random edits (substitute, insert, delete, swap) with letters from alpha[]. */
 static int random_edits(uint32_t *cp, int n, int edits, const uint32_t *alpha, int n_alpha)
 {
@@ -267,7 +288,8 @@ static void generated_dictionary_matches_brute_force(void)
     if (n_long == 0)
         n_long = 1;  /* (then only long_ids[0] = a random one is used) */
 
-    int mismatches = 0, found[3] = {0, 0, 0};
+    int mismatches = 0;
+    long found[3] = {0, 0, 0};
     for (int qi = 0; qi < QUERIES; qi++) {
         uint32_t q[AC__WORD_CP_MAX + 1];
         int n;
@@ -295,22 +317,11 @@ static void generated_dictionary_matches_brute_force(void)
             if (od != (brute[i] <= 2 ? brute[i] : 3) && mismatches++ < 5)
                 CHECKF(0, "ac__osa_distance %d, brute force %d", od, brute[i]);
         }
-        for (int maxd = 0; maxd <= 2; maxd++) {
-            search(d, q, n, maxd, &h);
-            CHECKF(h.dup == 0 && h.out_of_order == 0 && h.bad_key == 0,
-                   "query %d: %d duplicates, %d out of key order, %d wrong keys", qi, h.dup, h.out_of_order, h.bad_key);
-            for (size_t i = 0; i < d->n_words; i++) {
-                int expect = brute[i] <= maxd ? brute[i] : -1;
-                if (expect != h.dist[i] && mismatches++ < 5)
-                    CHECKF(0, "query %d (%d code points), word '%s', max %d: brute force %d, search %d", qi, n,
-                           ac__word_text(d, i), maxd, expect, h.dist[i]);
-                found[maxd] += expect >= 0;
-            }
-        }
+        compare_with_reference(d, q, n, qi, brute, 0, &h, found, &mismatches);
     }
     CHECK(mismatches == 0);
     CHECKF(found[0] > QUERIES / 20 && found[1] > 2 * QUERIES && found[2] > 20 * QUERIES,
-           "only %d / %d / %d pairs within 0 / 1 / 2 edits: the test is too easy", found[0], found[1], found[2]);
+           "only %ld / %ld / %ld pairs within 0 / 1 / 2 edits: the test is too easy", found[0], found[1], found[2]);
     free(keys);
     free(key_n);
     free(brute);
@@ -338,7 +349,7 @@ static void default_dictionary_matches_brute_force(void)
     size_t *non_ascii = malloc(sizeof *non_ascii * nw);
     size_t n_non_ascii = 0;
     hits h = {malloc(sizeof(int) * nw), 0, 0, 0, 0, -1, d};
-    uint8_t *ref = malloc(nw);  /* the brute-force distance per word, 3 = beyond 2 */
+    int *ref = malloc(sizeof *ref * nw); /* the brute-force distance per word, 3 = beyond 2 */
     off[0] = 0;
     for (size_t i = 0; i < nw; i++) {
         int n = ac__word_key_cp(d, i, cps + off[i]);
@@ -398,18 +409,7 @@ static void default_dictionary_matches_brute_force(void)
             int len = (int)(off[i + 1] - off[i]);
             ref[i] = len - n <= 2 && n - len <= 2 ? ac__osa_distance(q, n, cps + off[i], len, 2) : 3;
         }
-        for (int maxd = 1; maxd <= 2; maxd++) {
-            search(d, q, n, maxd, &h);
-            CHECKF(h.dup == 0 && h.out_of_order == 0 && h.bad_key == 0,
-                   "query %d: %d duplicates, %d out of key order, %d wrong keys", qi, h.dup, h.out_of_order, h.bad_key);
-            for (size_t i = 0; i < nw; i++) {
-                int expect = ref[i] <= maxd ? ref[i] : -1;
-                if (expect != h.dist[i] && mismatches++ < 5)
-                    CHECKF(0, "query %d (%d code points), word '%s', max %d: brute force %d, search %d", qi, n,
-                           ac__word_text(d, i), maxd, expect, h.dist[i]);
-                pairs[maxd] += expect >= 0;
-            }
-        }
+        compare_with_reference(d, q, n, qi, ref, 1, &h, pairs, &mismatches);
     }
     CHECK(mismatches == 0);
     CHECKF(pairs[1] > QUERIES && pairs[2] > 10 * QUERIES, "only %ld / %ld pairs within 1 / 2 edits", pairs[1], pairs[2]);
