@@ -42,6 +42,7 @@ DEFAULTS = dict(
     batch_size=16, grad_accum=1, lr=1e-3, min_lr=1e-4, warmup_steps=200, weight_decay=0.1,
     beta1=0.9, beta2=0.95, grad_clip=1.0, max_steps=0, max_tokens=0, max_time=0.0,
     eval_interval=250, eval_tokens=65536, save_interval_s=300.0, seed=1337, threads=0,
+    dropout=0.0,
 )
 
 
@@ -199,8 +200,11 @@ def plot_losses(log_path, png_path):
 def build_model(a, data, device):
     """A fresh model from the hyperparameters, or the --init checkpoint to fine-tune."""
     if a.init == "scratch":
+        # --dropout sets GPT-2's three dropouts (embeddings, attention, residual): worth it when
+        # the corpus is seen many times over, as on a GPU; no effect in eval or export.
         cfg = GPT2Config(vocab_size=data.vocab_size, n_positions=a.n_positions, n_embd=a.n_embd,
-                         n_layer=a.n_layer, n_head=a.n_head)
+                         n_layer=a.n_layer, n_head=a.n_head, embd_pdrop=a.dropout,
+                         attn_pdrop=a.dropout, resid_pdrop=a.dropout)
         torch.manual_seed(a.seed)
         model = GPT2LMHeadModel(cfg)
     else:
@@ -246,6 +250,22 @@ def cpu_has_native_bf16(cpuinfo="/proc/cpuinfo"):
     except OSError:
         pass
     return False
+
+
+# With a time budget (--max-time), the schedule is sized to the steps that fit in it: the first
+# FIT_SKIP_STEPS steps of a run are not timed (compilation, allocator and cache warm-up), the next
+# FIT_MEASURE_STEPS are. A step budget smaller than that stays as it is.
+FIT_SKIP_STEPS = 10
+FIT_MEASURE_STEPS = 40
+FIT_MARGIN = 0.97  # evaluations and checkpoints take some of the time too
+
+
+def steps_within_budget(step, elapsed, measure_t0, measured_steps, time_budget):
+    """The step count at which a run now at `step`, `elapsed` seconds in, ends its time budget,
+    from the speed over the last `measured_steps` steps (which began at `measure_t0` seconds)."""
+    per_step = (elapsed - measure_t0) / max(1, measured_steps)
+    left = max(0.0, time_budget - elapsed) * FIT_MARGIN
+    return step + max(1, int(left / max(per_step, 1e-9)))
 
 
 def main(argv=None):
@@ -355,16 +375,21 @@ def main(argv=None):
         return vloss
 
     smooth_loss = float("nan")
+    # The loss stays on the device between prints: a .item() every step would make the host wait
+    # for the accelerator each step (on CUDA that idles it while the next batch is cut).
+    smooth_loss_t = None
     t_start = time.time()
     last_save = time.time()
     last_print = 0.0
     run_tokens, run_seconds = 0, 0.0
+    run_first_step = step
+    fitted = a.max_time <= 0  # with a time budget, the schedule is sized once from measured steps
     while step < total_steps:
         t0 = time.time()
         lr = learning_rate(step, a, schedule_steps)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        loss_sum = 0.0
+        loss_sum = torch.zeros((), device=device)
         for micro in range(a.grad_accum):
             x, y = data.batch(gen, a.batch_size, device)
             sync = micro == a.grad_accum - 1
@@ -374,7 +399,7 @@ def main(argv=None):
                     logits = model(x)
                 loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
                 (loss / a.grad_accum).backward()
-            loss_sum += loss.item() / a.grad_accum
+            loss_sum += loss.detach() / a.grad_accum
         if a.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(raw_model.parameters(), a.grad_clip)
         optimizer.step()
@@ -385,14 +410,29 @@ def main(argv=None):
         train_seconds += dt
         run_tokens += tokens_per_step
         run_seconds += dt
-        smooth_loss = loss_sum if math.isnan(smooth_loss) else 0.95 * smooth_loss + 0.05 * loss_sum
+        smooth_loss_t = loss_sum if smooth_loss_t is None else 0.95 * smooth_loss_t + 0.05 * loss_sum
         elapsed = time.time() - t_start
         out_of_time = elapsed >= time_budget
+        if not fitted and step - run_first_step >= FIT_MEASURE_STEPS + FIT_SKIP_STEPS:
+            fitted = True
+            fit = steps_within_budget(step, elapsed, fit_t0, step - fit_step0, time_budget)
+            if world > 1:  # every rank must agree on the schedule: the slowest rank's count
+                t = torch.tensor([float(fit)], device=device)
+                torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MIN)
+                fit = int(t.item())
+            if fit < total_steps:
+                total_steps = schedule_steps = fit
+                if master:
+                    print("\ntrain: the time budget fits %d steps at the measured speed: the learning "
+                          "rate schedule now ends there" % fit, file=sys.stderr)
+        if step - run_first_step == FIT_SKIP_STEPS:
+            fit_t0, fit_step0 = elapsed, step  # steps before this one include compilation and warm-up
         if world > 1:  # every rank must stop at the same step
             flag = torch.tensor([1.0 if out_of_time else 0.0], device=device)
             torch.distributed.all_reduce(flag)
             out_of_time = flag.item() > 0
         if master and not a.quiet and time.time() - last_print > 1.0:
+            smooth_loss = smooth_loss_t.item()
             tok_s = run_tokens / max(run_seconds, 1e-9)
             if a.max_time > 0 and (total_steps >= 10 ** 9 or elapsed / max(step, 1) * (total_steps - step) > time_budget - elapsed):
                 remaining = time_budget - elapsed
@@ -404,6 +444,7 @@ def main(argv=None):
             sys.stderr.flush()
             last_print = time.time()
         if step % a.eval_interval == 0 or step == total_steps or out_of_time:
+            smooth_loss = smooth_loss_t.item()
             run_eval()
         if time.time() - last_save > a.save_interval_s or step == total_steps or out_of_time:
             save()

@@ -124,6 +124,27 @@ def main():
         r = subprocess.CompletedProcess([], 0, "", "; ".join(attempts))
         report("ddp_two_processes_gloo", ok, r.stderr[-800:])
 
+        # a time budget sizes the schedule: the run says how many steps fit and ends there
+        out4 = os.path.join(tmp, "timed")
+        r = run(["--data", data, "--out", out4, "--max-time", "0.1", "--eval-interval", "100000"] + SMALL)
+        fit = [int(w) for line in r.stderr.splitlines() if "time budget fits" in line
+               for w in line.split() if w.isdigit()][:1]
+        st = torch.load(os.path.join(out4, "ckpt.pt"), map_location="cpu") if r.returncode == 0 else {}
+        report("time_budget_sizes_schedule", bool(fit) and st.get("step", -1) <= fit[0]
+               and st.get("step", -1) >= 0.5 * fit[0], "fit %s, ended at step %s: %s"
+               % (fit, st.get("step"), r.stderr[-300:]))
+
+        # --dropout reaches the model's config (and eval is deterministic with it)
+        out5 = os.path.join(tmp, "dropout")
+        r = run(["--data", data, "--out", out5, "--max-steps", "5", "--eval-interval", "5",
+                 "--dropout", "0.1"] + SMALL)
+        ck = torch.load(os.path.join(out5, "best.pt"), map_location="cpu") if r.returncode == 0 else {}
+        cfg = ck.get("config", {})
+        m5 = load_model(os.path.join(out5, "best.pt")) if ck else None
+        same = m5 is not None and torch.equal(m5(torch.tensor([[1, 2, 3]])), m5(torch.tensor([[1, 2, 3]])))
+        report("dropout_option", cfg.get("resid_pdrop") == 0.1 and cfg.get("attn_pdrop") == 0.1
+               and cfg.get("embd_pdrop") == 0.1 and same, "%s %s" % (cfg, r.stderr[-300:]))
+
         # a bad budget is a usage error, not a crash
         r = run(["--data", data, "--out", out] + SMALL)
         report("no_budget_is_usage_error", r.returncode == 2 and "budget" in r.stderr, r.stderr[-300:])
@@ -141,6 +162,28 @@ def main():
         seen["missing file"] = train.cpu_has_native_bf16(os.path.join(tmp, "no-such-file"))
         report("auto_dtype_detects_native_bf16",
                all(seen[f] == w for f, w in flags.items()) and seen["missing file"] is False, repr(seen))
+
+        # the step count a time budget fits: 10 s in, 40 steps took 8 s (0.2 s each), 90 s left
+        # of which FIT_MARGIN is planned: 50 + int(90 * 0.97 / 0.2) = 486
+        n = train.steps_within_budget(50, 10.0, 2.0, 40, 100.0)
+        report("steps_within_budget", n == 50 + int(90 * train.FIT_MARGIN / 0.2), str(n))
+
+        # checkpoint parts: a checkpoint cut into parts under a size limit joins back to the same
+        # model, up to float16 rounding; a missing part is an error that names the directory
+        import checkpoint_parts
+        parts_dir = os.path.join(tmp, "parts")
+        paths = checkpoint_parts.split_checkpoint(os.path.join(out, "best.pt"), parts_dir, 40000)
+        joined = checkpoint_parts.join_parts(parts_dir)
+        ids = torch.tensor([[1, 2, 3, 4, 5]])
+        diff = (joined(ids) - m(ids)).abs().max().item()
+        report("checkpoint_parts_roundtrip", len(paths) >= 2 and diff < 2e-2,
+               "%d parts, max logit difference %.4g" % (len(paths), diff))
+        os.remove(paths[0])
+        try:
+            checkpoint_parts.join_parts(parts_dir)
+            report("checkpoint_parts_missing_part", False, "joined with a part missing")
+        except ValueError as e:
+            report("checkpoint_parts_missing_part", parts_dir in str(e), str(e))
 
 
 if __name__ == "__main__":
