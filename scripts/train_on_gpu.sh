@@ -40,7 +40,7 @@ if [ -f "$TOKENS/train.bin.xz" ]; then
 fi
 
 # 1. The CUDA checks first: they say whether torch.compile works here.
-timeout 240 $PYTHON tests/python/test_cuda.py 2>&1 | tee -a "$OUT/tests.log"
+timeout 150 $PYTHON tests/python/test_cuda.py 2>&1 | tee -a "$OUT/tests.log"
 COMPILE=()
 grep -q "^PASS: train_cuda_bf16_compile" "$OUT/tests.log" && COMPILE=(--compile)
 
@@ -63,7 +63,7 @@ export_best() {
     cp "$RUN/loss.png" "$OUT/" 2>/dev/null
 }
 while kill -0 $TRAIN_PID 2>/dev/null; do
-    sleep 45
+    for _ in $(seq 45); do kill -0 $TRAIN_PID 2>/dev/null && sleep 1; done
     export_best
 done
 wait $TRAIN_PID
