@@ -6,6 +6,7 @@
  */
 #include "cli/cli.h"
 #include "cli/route.h"
+#include "server/protocol.h"
 
 #include "autocorrect/engine.h"
 #include "autocorrect/tokenizer.h"
@@ -28,7 +29,8 @@ static void usage(FILE *f)
                "through the model and prints the K (default 10) most likely next tokens, most likely\n"
                "first: one \"ID<TAB>LOGPROB<TAB>\"TOKEN\"\" per line after a TEXT (the token as a JSON\n"
                "string), \"ID<TAB>LOGPROB\" after ids; with --json {\"tokens\":[{\"id\":ID,\"logprob\":LP,\n"
-               "\"text\":\"TOKEN\"},...]} (no \"text\" after ids).\n"
+               "\"text\":\"TOKEN\"},...]} (no \"text\" after ids). In a TOKEN, control characters\n"
+               "(C0, DEL, C1) are escaped as \\u00XX and invalid UTF-8 shows as U+FFFD, as the daemon does.\n"
                "A TEXT goes to the running daemon when there is one (its model and weights), else runs\n"
                "in process, with the same output; ids always run in process.\n"
                "\n"
@@ -87,12 +89,16 @@ static int parse_int(const char *s, int lo, int hi, int *out, const char *what)
     return 0;
 }
 
-/* Prints the top tokens after a TEXT: ids[n], vals[n], their bytes texts[n] (lens[n]). */
+/* Prints the top tokens after a TEXT: ids[n], vals[n], their bytes texts[n] (lens[n]). Both formats
+ * go through the daemon's ac__json_dumps (server/protocol.h): jansson escapes C0, it escapes DEL and
+ * C1 as \u00XX, and ac_cli_json_text has made invalid UTF-8 U+FFFD, so no token byte a terminal
+ * would act on is printed raw, and each token stays an exact JSON string. */
 static int print_text_topk(int n, const int32_t *ids, const float *vals, const char *const *texts,
                            const size_t *lens, int json)
 {
+    int ok = 1;
     json_t *list = json_array();
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && ok; i++) {
         json_t *t = ac_cli_json_text(texts[i], lens[i]);
         if (json) {
             json_t *o = json_object();
@@ -101,21 +107,31 @@ static int print_text_topk(int n, const int32_t *ids, const float *vals, const c
             json_object_set_new(o, "text", t);
             json_array_append_new(list, o);
         } else {
-            char *q = json_dumps(t, JSON_ENCODE_ANY);
-            printf("%d\t%.6f\t%s\n", (int)ids[i], (double)vals[i], q ? q : "\"\"");
+            /* ac__json_dumps writes arrays and objects only: the token goes in "[...]", dropped here */
+            json_t *one = json_pack("[o]", t);
+            char *q = one ? ac__json_dumps(one) : NULL;
+            size_t qn = q ? strlen(q) : 0;
+            ok = qn >= 2;
+            if (ok)
+                printf("%d\t%.6f\t%.*s\n", (int)ids[i], (double)vals[i], (int)(qn - 2), q + 1);
             free(q);
-            json_decref(t);
+            json_decref(one);
         }
     }
-    if (json) {
+    if (json && ok) {
         json_t *root = json_pack("{s:o}", "tokens", list);
-        json_dumpf(root, stdout, JSON_COMPACT | JSON_REAL_PRECISION(7));
-        fputc('\n', stdout);
+        char *s = root ? ac__json_dumps(root) : NULL;
+        ok = s != NULL;
+        if (ok)
+            printf("%s\n", s);
+        free(s);
         json_decref(root);
     } else {
         json_decref(list);
     }
-    return fflush(stdout) == 0 ? AC_EXIT_OK : AC_EXIT_FAIL;
+    if (!ok)
+        fprintf(stderr, "autocorrect topk: out of memory\n");
+    return fflush(stdout) == 0 && ok ? AC_EXIT_OK : AC_EXIT_FAIL;
 }
 
 /* TEXT through the daemon: AC_OK after printing, AC_CLIENT_UNAVAILABLE (nothing printed), or another

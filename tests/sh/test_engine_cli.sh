@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_engine_cli.sh: `autocorrect topk` and `autocorrect info` on the tiny fixture: output formats,
-# agreement with PyTorch's log-probabilities (expected.json), threads, int8, and the exit statuses of
-# bad usage (2) and failures (1).
+# agreement with PyTorch's log-probabilities (expected.json), threads, int8, control characters in
+# token text printed escaped, and the exit statuses of bad usage (2) and failures (1).
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${AC_TEST_BUILD:-${BUILD:-build}}
@@ -99,7 +99,43 @@ else
   fail info_json "bad JSON from info --json"
 fi
 
-# 6. exit statuses: usage errors 2, failures 1, --help 0
+# 6. token text with control characters: the tiny tokenizer with its last merge (id 295) made
+# "Â ħ" (bytes C2 85, the C1 control NEL), beside the byte token 221 (DEL). All 297 tokens printed:
+# DEL and C1 must come out as \u007F and \u0085 in both formats, no raw DEL or C1 byte anywhere.
+mkdir -p "$tmp/ctl"
+ln -s "$PWD/$TINY/model.onnx" "$tmp/ctl/model.onnx"
+"$PY" - "$TINY" "$tmp/ctl" <<'PYEOF'
+import json, sys
+src, dst = sys.argv[1:]
+vocab = json.load(open(src + "/vocab.json"))
+assert vocab.pop("\u0120th") == 295
+vocab["\u00c2\u0127"] = 295
+json.dump(vocab, open(dst + "/vocab.json", "w"))
+merges = open(src + "/merges.txt", encoding="utf-8").read().splitlines()
+assert merges[-1] == "\u0120t h"
+open(dst + "/merges.txt", "w", encoding="utf-8").write("\n".join(merges[:-1] + ["\u00c2 \u0127"]) + "\n")
+PYEOF
+if "$AC" topk --model "$tmp/ctl" --k 297 x > "$tmp/ctl.txt" 2> "$tmp/err" &&
+   "$AC" topk --model "$tmp/ctl" --k 297 --json x > "$tmp/ctl.json" 2>> "$tmp/err"; then
+  if msg=$("$PY" - "$tmp/ctl.txt" "$tmp/ctl.json" 2>&1 <<'PYEOF'
+import json, re, sys
+raw_txt, raw_json = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+for name, raw in (("text", raw_txt), ("json", raw_json)):
+    bad = re.search(rb"\x7f|\xc2[\x80-\x9f]", raw)
+    assert not bad, "%s output holds the raw byte(s) %r" % (name, bad.group())
+rows = {int(l.split("\t")[0]): l.split("\t")[2] for l in raw_txt.decode().splitlines()}
+assert len(rows) == 297, len(rows)
+assert rows[221] == '"\\u007F"' and rows[295] == '"\\u0085"', (rows[221], rows[295])
+texts = {t["id"]: t["text"] for t in json.loads(raw_json)["tokens"]}
+assert texts[221] == "\x7f" and texts[295] == "\x85", (texts[221], texts[295])
+assert b'"\\u007F"' in raw_json and b'"\\u0085"' in raw_json
+PYEOF
+  ); then pass topk_token_controls_escaped; else fail topk_token_controls_escaped "$(tail -n 1 <<< "$msg")"; fi
+else
+  fail topk_token_controls_escaped "exit status: $(cat "$tmp/err")"
+fi
+
+# 7. exit statuses: usage errors 2, failures 1, --help 0
 check_status() { # name, want, command...
   local name=$1 want=$2; shift 2
   "$@" > "$tmp/out" 2> "$tmp/err"
