@@ -1,4 +1,5 @@
-/* log.c: timestamped log lines on stderr (see log.h). */
+/* log.c: timestamped log lines on stderr, and the rate limit for lines an outsider can trigger
+ * (see log.h). Not here: what is logged (the callers). */
 #include "server/log.h"
 
 #include <stdarg.h>
@@ -30,4 +31,17 @@ void ac__log(const char *fmt, ...)
     /* one write(2): lines from threads do not interleave; a failed log write has nowhere to go */
     ssize_t w = write(STDERR_FILENO, line, (size_t)n);
     (void)w;
+}
+
+int ac__log_limit_pass(ac__log_limit *l, double now, unsigned long *held)
+{
+    if (l->passed && now >= l->last && now - l->last < l->interval) {
+        l->held++;
+        return 0;
+    }
+    *held = l->held;
+    l->held = 0;
+    l->last = now;
+    l->passed = 1;
+    return 1;
 }

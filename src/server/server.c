@@ -39,6 +39,7 @@
 #define CLIENT_OUT_SOFT (4u << 20)   /* ... or with this many reply bytes unread */
 #define CLIENT_OUT_HARD (64u << 20)  /* a client this far behind is disconnected */
 #define DRAIN_TIMEOUT_S 10.0         /* SIGTERM: how long in-flight work may take to finish */
+#define REFUSAL_LOG_INTERVAL_S 1.0   /* refused peer connections: one log line a second at most */
 
 enum handle_kind { H_LISTEN = 1, H_SIGNAL, H_WAKE, H_CLIENT };
 enum client_mode { M_UNKNOWN = 0, M_JSON, M_PLAIN };
@@ -150,6 +151,7 @@ struct ac__server {
 
     double started;
     atomic_long n_requests, n_errors, n_cancelled, n_reloads;
+    ac__log_limit refusal_log; /* refused peers: one log line a second at most (the loop thread) */
 };
 
 /* --- small helpers ---------------------------------------------------------------------------- */
@@ -836,10 +838,19 @@ static void accept_clients(ac__server *s)
         uid_t peer = 0, self = geteuid();
         int pe = ac__sock_peer_uid(fd, &peer);
         if (pe != 0 || !ac__sock_peer_allowed(peer, self)) {
-            if (pe != 0)
-                ac__log("client refused: cannot read its user id: %s", strerror(-pe));
-            else
-                ac__log("client refused: uid %u is not this daemon's user (uid %u)", (unsigned)peer, (unsigned)self);
+            /* a local user could connect in a loop: one line a second, and the count of the rest */
+            unsigned long held = 0;
+            char more[96] = "";
+            if (ac__log_limit_pass(&s->refusal_log, ac_now(), &held)) {
+                if (held)
+                    snprintf(more, sizeof more, " (and %lu more refused connections not logged since the last such line)",
+                             held);
+                if (pe != 0)
+                    ac__log("client refused: cannot read its user id: %s%s", strerror(-pe), more);
+                else
+                    ac__log("client refused: uid %u is not this daemon's user (uid %u)%s", (unsigned)peer,
+                            (unsigned)self, more);
+            }
             refuse_connection(fd, "forbidden", "this daemon serves only the user who runs it");
             continue;
         }
@@ -1287,6 +1298,7 @@ int ac__server_start(const ac__server_params *params, const ac_config *cfg, ac__
     s->epfd = s->listen_fd = s->sig_fd = s->wake_fd = -1;
     s->accepting = 1;
     s->started = ac_now();
+    s->refusal_log.interval = REFUSAL_LOG_INTERVAL_S;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work_cv, NULL);
     pthread_cond_init(&s->sync_cv, NULL);

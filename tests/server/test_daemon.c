@@ -1093,6 +1093,49 @@ static void peer_uid_refused(void)
     CHECK(!log_contains(&d, "secret"));
 }
 
+/* How many times needle occurs in the daemon's log. */
+static int log_count(const daemon_proc *d, const char *needle)
+{
+    char *text;
+    size_t len;
+    if (ac_file_read(d->log, 1 << 24, &text, &len, NULL) != AC_OK)
+        return -1;
+    int n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+        n++;
+    free(text);
+    return n;
+}
+
+/* A burst of refused connections gets one log line a second at most (server.c's refusal_log, the
+ * limit itself is in test_log.c), and the first line after the burst counts the lines held back. */
+static void peer_refusals_rate_limited(void)
+{
+    if (geteuid() != 0)
+        SKIP("needs root, to connect as another user");
+    daemon_proc d;
+    if (daemon_start(&d, "peer_flood", "", NULL, 1) != 0)
+        FAIL_START();
+    CHECK(chmod(tmp, 0711) == 0 && chmod(d.sock, 0666) == 0);
+    char reply[4096];
+    const int burst = 12;
+    double t0 = ac_now();
+    for (int i = 0; i < burst; i++)
+        CHECKF(connect_as(OTHER_UID, d.sock, "{\"id\":1,\"op\":\"health\"}\n", reply, sizeof reply) == 0 &&
+                   strstr(reply, "forbidden"),
+               "refusal %d: %.200s", i, reply);
+    double took = ac_now() - t0;
+    usleep(1100 * 1000); /* past the interval: the next refusal is logged, with the count */
+    CHECK(connect_as(OTHER_UID, d.sock, "{\"id\":2,\"op\":\"health\"}\n", reply, sizeof reply) == 0);
+    CHECK(chmod(tmp, 0700) == 0);
+    CHECK(daemon_stop(&d) == 0);
+    /* the burst's lines: one, plus one per whole second it took; then the line after the pause */
+    int lines = log_count(&d, "client refused"), most = 2 + (int)took;
+    CHECKF(lines >= 2 && lines <= most && lines < burst + 1, "%d refusal lines for %d refusals in %.2f s (want 2..%d)",
+           lines, burst + 1, took, most);
+    CHECKF(log_count(&d, "more refused connections not logged") >= 1, "no line counts the held-back refusals");
+}
+
 static void root_peer_allowed(void)
 {
     if (geteuid() != 0)
@@ -1439,6 +1482,7 @@ static void run_all(void)
         RUN_M(socket_file_rules);
         RUN_M(sighup_while_busy);
         RUN_M(peer_uid_refused);
+        RUN_M(peer_refusals_rate_limited);
         RUN_M(root_peer_allowed);
     }
 }
