@@ -7,20 +7,10 @@
 # gives up within its budget and typing is as quick as without the integration; control
 # characters, invalid UTF-8 and a very long line; a missing CLI.
 # Isolated: HOME and XDG dirs in a temporary directory; tmux on a private server.
-. "$(dirname "$0")/../shell/lib.sh"
+. "$(dirname "$0")/lib/shell_session.sh"
 
-for tool in bash tmux timeout; do
-  if ! command -v $tool >/dev/null; then
-    skip bash_integration "$tool is not installed (scripts/install-deps.sh)"
-    exit 0
-  fi
-done
-if ! t_daemon_ok || [ ! -x "$BUILD/bin/autocorrect" ]; then
-  fail bash_integration "$BUILD/bin/autocorrectd, $BUILD/bin/autocorrect or tests/fixtures/tiny is missing (run make)"
-  t_exit
-fi
+t_require bash_integration --cli bash tmux timeout
 
-SOCK=$XDG_RUNTIME_DIR/autocorrect.sock   # the default path: the script must find it unaided
 BH=$T_DIR/bh
 mkdir -p "$BH" "$T_DIR/bplain"
 cat >"$BH/.bashrc" <<EOF
@@ -35,51 +25,24 @@ EOF
 printf '%s\n' "PS1='\$ '" "stty -ixon" >"$T_DIR/bplain/.bashrc"
 
 # bash_start [VAR=value...]: the integration's bash (history from $BH/history-next, if any).
-NHIST=0
 bash_start() {
-  NHIST=$((NHIST + 1))
-  touch "$BH/history-next"
-  mv "$BH/history-next" "$BH/history-$NHIST"
-  t_start_shell PATH="$BUILD/bin:/usr/local/bin:/usr/bin:/bin" T_HIST="$BH/history-$NHIST" "$@" \
+  t_start_prompt_hist "$BH" PATH="$BUILD/bin:/usr/local/bin:/usr/bin:/bin" "$@" \
     bash --noprofile --rcfile "$BH/.bashrc" -i
-  t_wait_for '^\$ $' 10
 }
 
-# Waits for the line "$ TEXT" (whole line) to be on screen.
-wait_line() { t_wait_for "^\\\$ $(t_re "$1") *\$" "${2:-5}"; }
+t_session_daemon
 
-# The first of the candidate lines the daemon completes: LINE, its completions in ALTS, EXPECT.
-pick_line() {
-  local c
-  for c in "$@"; do
-    mapfile -t ALTS < <($ACQ complete "$SOCK" "$c" 4)
-    if [ ${#ALTS[@]} -ge 1 ] && [ -n "${ALTS[0]}" ]; then LINE=$c; EXPECT=${ALTS[0]}; return 0; fi
-  done
-  return 1
-}
-
-if ! t_start_daemon "$SOCK"; then
-  fail daemon_starts "see the log above"
-  t_exit
-fi
-pass "daemon_starts (tiny fixture model on $SOCK)"
-
-if bash_start AUTOCORRECT_TIMEOUT=2; then
-  if t_screen | grep -q 'autocorrect'; then fail bash_loads_clean "startup printed: $(t_screen | head -3)"
-  else pass bash_loads_clean; fi
-else
-  fail bash_loads_clean "no prompt in 10 s: $(t_screen | head -5)"
-  t_exit
-fi
+bash_start AUTOCORRECT_TIMEOUT=2
+t_check_loads_clean bash_loads_clean $?
 
 # --- Ctrl-x a: complete, list, cycle --------------------------------------------------------------
-if ! pick_line "echo hel" "echo the qu" "echo wor" "ls -l" "git st"; then
+if ! t_pick_completed 4 "echo hel" "echo the qu" "echo wor" "ls -l" "git st"; then
   fail complete_key "the daemon completes none of the candidate lines"
   t_exit
 fi
 t_type_line "$LINE"
 tm send-keys -t 0 C-x a
-if wait_line "$LINE$EXPECT" 5; then pass "complete_key_inserts ('$LINE' + '$EXPECT', the daemon's best completion)"
+if t_wait_line "$LINE$EXPECT" 5; then pass "complete_key_inserts ('$LINE' + '$EXPECT', the daemon's best completion)"
 else fail complete_key_inserts "expected '\$ $LINE$EXPECT': $(t_screen | grep -v '^$' | tail -3)"; fi
 if [ ${#ALTS[@]} -gt 1 ]; then
   listing="[${ALTS[0]}]"
@@ -87,10 +50,10 @@ if [ ${#ALTS[@]} -gt 1 ]; then
   if t_screen | grep -qF -- "$listing"; then pass "complete_key_lists_alternatives ($listing)"
   else fail complete_key_lists_alternatives "no line '$listing': $(t_screen | grep -v '^$' | tail -3)"; fi
   tm send-keys -t 0 C-x a
-  if wait_line "$LINE${ALTS[1]}" 5; then pass "complete_key_cycles ('$LINE${ALTS[1]}' on the second press)"
+  if t_wait_line "$LINE${ALTS[1]}" 5; then pass "complete_key_cycles ('$LINE${ALTS[1]}' on the second press)"
   else fail complete_key_cycles "expected '\$ $LINE${ALTS[1]}': $(t_screen | grep -v '^$' | tail -3)"; fi
   tm send-keys -t 0 C-x a
-  wait_line "$LINE${ALTS[2]:-${ALTS[0]}}" 5
+  t_wait_line "$LINE${ALTS[2]:-${ALTS[0]}}" 5
 else
   skip complete_key_lists_alternatives "the daemon gives one completion of '$LINE'"
 fi
@@ -98,7 +61,7 @@ fi
 tm send-keys -t 0 C-u
 t_type_line "$LINE"
 tm send-keys -t 0 C-x a
-wait_line "$LINE$EXPECT" 5
+t_wait_line "$LINE$EXPECT" 5
 tm send-keys -t 0 Enter
 if t_wait_for "^$(t_re "${LINE#echo }$EXPECT")\$" 5; then pass "completed_line_runs (printed '${LINE#echo }$EXPECT')"
 else fail completed_line_runs "$(t_screen | grep -v '^$' | tail -3)"; fi
@@ -113,11 +76,11 @@ for ((i = 0; i < ${#MID_AFTER}; i++)); do tm send-keys -t 0 Left; done
 tm send-keys -t 0 C-x a
 if [ -z "$mexp" ]; then
   sleep 0.5
-  if t_screen | grep -q 'no completion' && wait_line "$LINE$MID_AFTER" 1; then pass "complete_mid_line (no completion with after='$MID_AFTER', line unchanged)"
+  if t_screen | grep -q 'no completion' && t_wait_line "$LINE$MID_AFTER" 1; then pass "complete_mid_line (no completion with after='$MID_AFTER', line unchanged)"
   else fail complete_mid_line "$(t_screen | grep -v '^$' | tail -2)"; fi
-elif wait_line "$LINE$mexp$MID_AFTER" 5; then
+elif t_wait_line "$LINE$mexp$MID_AFTER" 5; then
   tm send-keys -t 0 -l Q
-  if wait_line "$LINE${mexp}Q$MID_AFTER" 3; then pass "complete_mid_line ('$LINE' + '$mexp' before '$MID_AFTER', cursor after the insertion)"
+  if t_wait_line "$LINE${mexp}Q$MID_AFTER" 3; then pass "complete_mid_line ('$LINE' + '$mexp' before '$MID_AFTER', cursor after the insertion)"
   else fail complete_mid_line "cursor not after the insertion: $(t_screen | grep -v '^$' | tail -1)"; fi
 else
   fail complete_mid_line "expected '\$ $LINE$mexp$MID_AFTER': $(t_screen | grep -v '^$' | tail -2)"
@@ -126,20 +89,15 @@ tm send-keys -t 0 C-e C-u C-l
 sleep 0.2
 
 # --- Ctrl-x c: correct -------------------------------------------------------------------------------
-CLINE=''
-for c in "echo the quick brwn fox" "echo teh cat sat" "echo wrold peace"; do
-  e=$($ACQ correct "$SOCK" "$c")
-  if [ -n "$e" ] && [ "$e" != "$c" ]; then CLINE=$c; CEXP=$e; break; fi
-done
-if [ -z "$CLINE" ]; then
+if ! t_pick_corrected "echo the quick brwn fox" "echo teh cat sat" "echo wrold peace"; then
   fail correct_key "the daemon corrects none of the candidate lines"
 else
   t_type_line "$CLINE"
   tm send-keys -t 0 C-x c
-  if wait_line "$CEXP" 5; then
+  if t_wait_line "$CEXP" 5; then
     pass "correct_key ('$CLINE' -> '$CEXP', the daemon's corrections)"
     tm send-keys -t 0 C-_
-    if wait_line "$CLINE" 3; then pass "correct_key_undo"
+    if t_wait_line "$CLINE" 3; then pass "correct_key_undo"
     else fail correct_key_undo "Ctrl-_ did not restore '$CLINE': $(t_screen | grep -v '^$' | tail -1)"; fi
   else
     fail correct_key "expected '\$ $CEXP': $(t_screen | grep -v '^$' | tail -3)"
@@ -177,42 +135,32 @@ tm send-keys -t 0 C-l
 sleep 0.2
 
 # --- history: ranking and context (opt-in) -----------------------------------------------------------
-HLINE=''
-for c in "echo hel" "echo wor" "ls -l" "git st" "echo the qu" "cat" "make"; do
-  mapfile -t cs < <($ACQ complete "$SOCK" "$c" 4)
-  [ ${#cs[@]} -ge 2 ] || continue
-  [ -n "${cs[0]}" ] && [ -n "${cs[1]}" ] && [[ ${cs[1]} != "${cs[0]}"* ]] && [[ ${cs[0]} != "${cs[1]}"* ]] || continue
-  HLINE=$c; H1=${cs[0]}; H2=${cs[1]}; break
-done
-if [ -z "$HLINE" ]; then
+# key_after_history NAME LINE WANT DETAIL VAR=value...: bash with those settings and the history of
+# $BH/history-next; Ctrl-x a after LINE must give "$ LINE WANT". DETAIL goes in the PASS/FAIL line.
+key_after_history() {
+  local name=$1 line=$2 want=$3 detail=$4
+  shift 4
+  bash_start AUTOCORRECT_TIMEOUT=2 "$@"
+  t_type_line "$line"
+  tm send-keys -t 0 C-x a
+  if t_wait_line "$line$want" 5; then pass "$name ($detail)"
+  else fail "$name" "expected '\$ $line$want' ($detail): $(t_screen | grep -v '^$' | tail -2)"; fi
+}
+
+if ! t_pick_rivals 4 "echo hel" "echo wor" "ls -l" "git st" "echo the qu" "cat" "make"; then
   skip history_ranking "no candidate line gets two different completions from the tiny model"
 else
   printf '%s\n' "echo unrelated" "$HLINE$H2" >"$BH/history-next"
-  bash_start AUTOCORRECT_TIMEOUT=2 AUTOCORRECT_HISTORY=1
-  t_type_line "$HLINE"
-  tm send-keys -t 0 C-x a
-  if wait_line "$HLINE$H2" 5; then pass "history_ranking ('$HLINE': the daemon ranks '$H1' first, history has '$HLINE$H2')"
-  else fail history_ranking "expected '\$ $HLINE$H2': $(t_screen | grep -v '^$' | tail -2)"; fi
+  key_after_history history_ranking "$HLINE" "$H2" "'$HLINE': the daemon ranks '$H1' first, history has '$HLINE$H2'" \
+    AUTOCORRECT_HISTORY=1
 fi
 
-found=0
-for ctx in "ls -l|echo hello" "git status|git st" "cd /tmp|ls" "make|make test"; do
-  h1=${ctx%|*}; h2=${ctx#*|}
-  for c in "echo hel" "ls -l" "git st" "echo wor"; do
-    with=$($ACQ complete "$SOCK" "hex:$(printf '%s\n%s\n%s' "$h1" "$h2" "$c" | od -An -tx1 | tr -d ' \n')" 4 | head -1)
-    without=$($ACQ complete "$SOCK" "$c" 4 | head -1)
-    if [ -n "$with" ] && [ "$with" != "$without" ]; then found=1; break 2; fi
-  done
-done
-if [ $found = 0 ]; then
+if ! t_pick_context 4; then
   skip history_context "the tiny model's completion never changes with the context tried"
 else
-  printf '%s\n' "$h1" "$h2" >"$BH/history-next"
-  bash_start AUTOCORRECT_TIMEOUT=2 AUTOCORRECT_HISTORY_CONTEXT=2
-  t_type_line "$c"
-  tm send-keys -t 0 C-x a
-  if wait_line "$c$with" 5; then pass "history_context ('$c' after '$h1', '$h2': '$with'; without context '$without')"
-  else fail history_context "expected '\$ $c$with' (without context '$without'): $(t_screen | grep -v '^$' | tail -2)"; fi
+  printf '%s\n' "$CTX1" "$CTX2" >"$BH/history-next"
+  key_after_history history_context "$CLINE_CTX" "$WITH" \
+    "'$CLINE_CTX' after '$CTX1', '$CTX2': '$WITH'; without context '$WITHOUT'" AUTOCORRECT_HISTORY_CONTEXT=2
 fi
 
 # --- never blocked: the daemon killed, hung; the CLI missing --------------------------------------------
@@ -224,8 +172,7 @@ key_ms() { # TEXT: types TEXT, presses Ctrl-x a, waits for the message; prints m
   t_wait_for "autocorrect: $2" 5
   t_ms_since "$s"
 }
-t_start_shell PATH="$BUILD/bin:/usr/bin:/bin" bash --noprofile --rcfile "$T_DIR/bplain/.bashrc" -i
-t_wait_for '^\$ $' 10
+t_start_prompt PATH="$BUILD/bin:/usr/bin:/bin" bash --noprofile --rcfile "$T_DIR/bplain/.bashrc" -i
 base=$(t_median_echo_ms 9 "echo ")
 bash_start
 live=$(t_median_echo_ms 9 "echo ")
@@ -233,7 +180,7 @@ tm send-keys -t 0 C-u C-l
 kill -STOP "$DAEMON_PID"
 hung_key=$(key_ms "echo hung" "no answer within 0.1s")
 hung=$(t_median_echo_ms 9 " x")
-if wait_line "echo hung xxxxxxxxxx" 1; then unchanged=1; else unchanged=0; fi
+if t_wait_line "echo hung xxxxxxxxxx" 1; then unchanged=1; else unchanged=0; fi
 kill -CONT "$DAEMON_PID"
 tm send-keys -t 0 C-u C-l
 kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
@@ -250,7 +197,7 @@ else
 fi
 bash_start AUTOCORRECT_CLI=/nonexistent/autocorrect
 missing_key=$(key_ms "echo nocli" "the autocorrect command is not on PATH")
-if [ "$missing_key" -lt 1000 ] && wait_line "echo nocli" 1; then pass "missing_cli_says_so (${missing_key} ms)"
+if [ "$missing_key" -lt 1000 ] && t_wait_line "echo nocli" 1; then pass "missing_cli_says_so (${missing_key} ms)"
 else fail missing_cli_says_so "$(t_screen | grep -v '^$' | tail -2)"; fi
 
 t_exit

@@ -5,38 +5,21 @@
 # Interactive (fish in tmux): Alt-a inserts the best completion (the line that runs holds it) and
 # cycles; Alt-x applies the daemon's corrections; with the daemon hung Alt-a gives up within its
 # 0.1 s budget and the line stays. Isolated: HOME and XDG dirs in a temporary directory.
-. "$(dirname "$0")/../shell/lib.sh"
+. "$(dirname "$0")/lib/shell_session.sh"
 
-for tool in fish tmux timeout; do
-  if ! command -v $tool >/dev/null; then
-    skip fish_integration "$tool is not installed (scripts/install-deps.sh)"
-    exit 0
-  fi
-done
-if ! t_daemon_ok || [ ! -x "$BUILD/bin/autocorrect" ]; then
-  fail fish_integration "$BUILD/bin/autocorrectd, $BUILD/bin/autocorrect or tests/fixtures/tiny is missing (run make)"
-  t_exit
-fi
+t_require fish_integration --cli fish tmux timeout
 
-SOCK=$XDG_RUNTIME_DIR/autocorrect.sock
 FENV=(env -i HOME="$T_DIR/home" XDG_CONFIG_HOME="$T_DIR/home/.config" XDG_DATA_HOME="$T_DIR/data"
       XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" LANG=C.UTF-8 PATH="$BUILD/bin:/usr/bin:/bin")
-if ! t_start_daemon "$SOCK"; then
-  fail daemon_starts "see the log above"
-  t_exit
-fi
-pass "daemon_starts (tiny fixture model on $SOCK)"
+t_session_daemon
 
 # --- non-interactive -----------------------------------------------------------------------------------
-LINE=''
-for c in "echo hel" "echo wor" "ls -l" "git st"; do
-  if [ -n "$($ACQ complete "$SOCK" "$c" 4 | head -1)" ]; then LINE=$c; break; fi
-done
-if [ -z "$LINE" ]; then
+if ! t_pick_completed 4 "echo hel" "echo wor" "ls -l" "git st"; then
   fail fish_suggest "the daemon completes none of the candidate lines"
   t_exit
 fi
 want=$($ACQ complete "$SOCK" "$LINE" 4)
+mapfile -t ALTS <<<"$want"
 got=$("${FENV[@]}" fish --no-config -c "source $ROOT/shell/autocorrect.fish; and set autocorrect_timeout 2; and autocorrect_suggest '$LINE'" 2>&1)
 rc=$?
 if [ $rc = 0 ] && [ -n "$got" ] && [ "$got" = "$want" ]; then
@@ -61,22 +44,18 @@ if set -q T_TIMEOUT; set -g autocorrect_timeout \$T_TIMEOUT; end
 source $ROOT/shell/autocorrect.fish
 EOF
 fish_start() {
-  t_start_shell PATH="$BUILD/bin:/usr/bin:/bin" XDG_CONFIG_HOME="$T_DIR/home/.config" XDG_DATA_HOME="$T_DIR/data" "$@" fish -i
-  t_wait_for '^\$ $' 10
+  t_start_prompt PATH="$BUILD/bin:/usr/bin:/bin" XDG_CONFIG_HOME="$T_DIR/home/.config" XDG_DATA_HOME="$T_DIR/data" "$@" fish -i
 }
-wait_line() { t_wait_for "^\\\$ $(t_re "$1") *\$" "${2:-5}"; }
 
-mapfile -t ALTS <<<"$want"
 fish_start T_TIMEOUT=2
-if t_screen | grep -q 'autocorrect'; then fail fish_interactive_loads_clean "$(t_screen | head -3)"
-else pass fish_interactive_loads_clean; fi
+t_check_loads_clean fish_interactive_loads_clean $?
 t_type_line "$LINE"
 tm send-keys -t 0 M-a
-if wait_line "$LINE${ALTS[0]}" 5; then pass "alt_a_inserts ('$LINE' + '${ALTS[0]}')"
+if t_wait_line "$LINE${ALTS[0]}" 5; then pass "alt_a_inserts ('$LINE' + '${ALTS[0]}')"
 else fail alt_a_inserts "expected '\$ $LINE${ALTS[0]}': $(t_screen | grep -v '^$' | tail -3)"; fi
 if [ ${#ALTS[@]} -gt 1 ]; then
   tm send-keys -t 0 M-a
-  if wait_line "$LINE${ALTS[1]}" 5; then pass "alt_a_cycles ('$LINE${ALTS[1]}')"
+  if t_wait_line "$LINE${ALTS[1]}" 5; then pass "alt_a_cycles ('$LINE${ALTS[1]}')"
   else fail alt_a_cycles "expected '\$ $LINE${ALTS[1]}': $(t_screen | grep -v '^$' | tail -3)"; fi
 fi
 tm send-keys -t 0 Enter
@@ -87,15 +66,10 @@ fi
 tm send-keys -t 0 C-l
 sleep 0.3
 
-CLINE=''
-for c in "echo the quick brwn fox" "echo teh cat sat" "echo wrold peace"; do
-  e=$($ACQ correct "$SOCK" "$c")
-  if [ -n "$e" ] && [ "$e" != "$c" ]; then CLINE=$c; CEXP=$e; break; fi
-done
-if [ -n "$CLINE" ]; then
+if t_pick_corrected "echo the quick brwn fox" "echo teh cat sat" "echo wrold peace"; then
   t_type_line "$CLINE"
   tm send-keys -t 0 M-x
-  if wait_line "$CEXP" 5; then pass "alt_x_corrects ('$CLINE' -> '$CEXP')"
+  if t_wait_line "$CEXP" 5; then pass "alt_x_corrects ('$CLINE' -> '$CEXP')"
   else fail alt_x_corrects "expected '\$ $CEXP': $(t_screen | grep -v '^$' | tail -3)"; fi
 else
   fail alt_x_corrects "the daemon corrects none of the candidate lines"
@@ -112,7 +86,7 @@ tm send-keys -t 0 M-a
 t_wait_for 'autocorrect: no answer within 0.1s' 5
 ms=$(t_ms_since "$start")
 tm send-keys -t 0 -l Z
-if wait_line "echo hungZ" 3 && [ "$ms" -lt 1000 ]; then pass "hung_daemon_gives_up (Alt-a came back in ${ms} ms, the line unchanged)"
+if t_wait_line "echo hungZ" 3 && [ "$ms" -lt 1000 ]; then pass "hung_daemon_gives_up (Alt-a came back in ${ms} ms, the line unchanged)"
 else fail hung_daemon_gives_up "${ms} ms: $(t_screen | grep -v '^$' | tail -3)"; fi
 kill -CONT "$DAEMON_PID"
 

@@ -10,20 +10,10 @@
 # fallback. One check uses the fake daemon (tests/shell/fake_daemon.py): a reply that arrives after
 # a newer request must be dropped, which the real daemon's own supersession would hide.
 # Isolated: HOME, ZDOTDIR, XDG dirs in a temporary directory; tmux on a private server.
-. "$(dirname "$0")/../shell/lib.sh"
+. "$(dirname "$0")/lib/shell_session.sh"
 
-for tool in zsh tmux nc; do
-  if ! command -v $tool >/dev/null; then
-    skip zsh_integration "$tool is not installed (scripts/install-deps.sh)"
-    exit 0
-  fi
-done
-if ! t_daemon_ok; then
-  fail zsh_integration "$BUILD/bin/autocorrectd or tests/fixtures/tiny is missing (run make)"
-  t_exit
-fi
+t_require zsh_integration zsh tmux nc
 
-SOCK=$XDG_RUNTIME_DIR/autocorrect.sock   # the default path: the script must find it unaided
 ZD=$T_DIR/zd
 mkdir -p "$ZD" "$T_DIR/zplain"
 cat >"$ZD/.zshrc" <<EOF
@@ -44,57 +34,25 @@ bindkey '^Xn' _t_ins_nul
 EOF
 printf '%s\n' "PS1='\$ '" "unsetopt flowcontrol" >"$T_DIR/zplain/.zshrc"
 
-# zsh_start [VAR=value...]: the integration's zsh with those settings. Its history file is a new one
-# holding the lines of $ZD/history-next (a shell killed later saves its own history elsewhere).
-NHIST=0
+# zsh_start [VAR=value...]: the integration's zsh with those settings (history from
+# $ZD/history-next, if any; T_DEBUG_DIR set: a debug log per start there).
 zsh_start() {
-  NHIST=$((NHIST + 1))
-  touch "$ZD/history-next"
-  mv "$ZD/history-next" "$ZD/history-$NHIST"
-  t_start_shell ZDOTDIR="$ZD" T_HIST="$ZD/history-$NHIST" ${T_DEBUG_DIR:+AUTOCORRECT_DEBUG_LOG=$T_DEBUG_DIR/zsh-$NHIST.log} "$@" zsh -d -i
-  t_wait_for '^\$ $' 10
+  t_start_prompt_hist "$ZD" ZDOTDIR="$ZD" \
+    ${T_DEBUG_DIR:+AUTOCORRECT_DEBUG_LOG=$T_DEBUG_DIR/zsh-$((T_NHIST + 1)).log} "$@" zsh -d -i
 }
 
-# Types LINE after clearing the line; waits until it is on screen.
-type_line() {
-  tm send-keys -t 0 C-u
-  tm send-keys -t 0 -l "$1"
-  t_wait_for "^\\\$ $(printf '%s' "$1" | sed 's/[][\.*^$+?(){}|/]/\\&/g')" 5
-}
-
-# The first of CANDIDATES whose daemon completion is not empty; EXPECT is its completion.
-pick_line() {
-  local c
-  for c in "$@"; do
-    EXPECT=$($ACQ complete "$SOCK" "$c" | head -1)
-    EXPECT=${EXPECT%"${EXPECT##*[! ]}"}
-    if [ -n "$EXPECT" ]; then LINE=$c; return 0; fi
-  done
-  return 1
-}
-
-if ! t_start_daemon "$SOCK"; then
-  fail daemon_starts "see the log above"
-  t_exit
-fi
-pass "daemon_starts (tiny fixture model on $SOCK)"
+t_session_daemon
 
 # --- loading ------------------------------------------------------------------------------------
-if zsh_start; then
-  scr=$(t_screen)
-  if grep -q 'autocorrect' <<<"$scr"; then fail zsh_loads_clean "startup printed: $(grep autocorrect <<<"$scr" | head -3)"
-  else pass zsh_loads_clean; fi
-else
-  fail zsh_loads_clean "no prompt in 10 s: $(t_screen | head -5)"
-  t_exit
-fi
+zsh_start
+t_check_loads_clean zsh_loads_clean $?
 
 # --- ghost text -----------------------------------------------------------------------------------
-if ! pick_line "echo hel" "echo the qu" "echo wor" "ls -l" "git st"; then
+if ! t_pick_completed 1 "echo hel" "echo the qu" "echo wor" "ls -l" "git st"; then
   fail ghost_text_appears "the daemon completes none of the candidate lines"
   t_exit
 fi
-type_line "$LINE"
+t_type_line "$LINE"
 if t_wait_ghost_is "\$ $LINE" "$EXPECT" 5; then
   pass "ghost_text_appears ('$LINE' + dim '$GHOST', the daemon's best completion)"
 else
@@ -106,7 +64,7 @@ tm send-keys -t 0 Right
 sleep 0.3
 tm send-keys -t 0 Enter
 out=${LINE#echo }$EXPECT
-if t_wait_for "^$(printf '%s' "$out" | sed 's/[][\.*^$+?(){}|/]/\\&/g')\$" 5; then
+if t_wait_for "^$(t_re "$out")\$" 5; then
   pass "accept_right_inserts (ran 'echo ${out}')"
 else
   fail accept_right_inserts "no output line '$out': $(t_screen | tail -5)"
@@ -117,12 +75,12 @@ tm send-keys -t 0 C-l
 sleep 0.2
 
 # End accepts too.
-type_line "$LINE"
+t_type_line "$LINE"
 if t_wait_ghost_is "\$ $LINE" "$EXPECT" 5; then
   tm send-keys -t 0 End
   sleep 0.3
   tm send-keys -t 0 Enter
-  if t_wait_for "^$(printf '%s' "$out" | sed 's/[][\.*^$+?(){}|/]/\\&/g')\$" 5; then pass accept_end_inserts
+  if t_wait_for "^$(t_re "$out")\$" 5; then pass accept_end_inserts
   else fail accept_end_inserts "no output line '$out': $(t_screen | tail -5)"; fi
 else
   fail accept_end_inserts "no ghost text to accept"
@@ -141,7 +99,7 @@ if [ -z "$WLINE" ]; then
   skip accept_word_alt_f "the tiny model completes none of the candidate lines with two words"
 else
   WEXP=${WEXP%"${WEXP##*[! ]}"}
-  type_line "$WLINE"
+  t_type_line "$WLINE"
   if t_wait_ghost_is "\$ $WLINE" "$WEXP" 5; then
     tm send-keys -t 0 M-f
     sleep 0.3
@@ -158,7 +116,7 @@ else
 fi
 
 # Without a suggestion the keys keep their widgets: Right and Alt-f move, End goes to the end.
-type_line "echo abc def"
+t_type_line "echo abc def"
 tm send-keys -t 0 C-a Right
 tm send-keys -t 0 -l X
 tm send-keys -t 0 M-f
@@ -172,21 +130,16 @@ tm send-keys -t 0 C-u C-l
 sleep 0.2
 
 # --- the correction key ---------------------------------------------------------------------------
-CLINE=''
-for c in "echo the quick brwn fox" "echo teh cat sat" "echo wrold peace" "echo definately"; do
-  e=$($ACQ correct "$SOCK" "$c")
-  if [ -n "$e" ] && [ "$e" != "$c" ]; then CLINE=$c; CEXP=$e; break; fi
-done
-if [ -z "$CLINE" ]; then
+if ! t_pick_corrected "echo the quick brwn fox" "echo teh cat sat" "echo wrold peace" "echo definately"; then
   fail correct_key "the daemon corrects none of the candidate lines"
 else
   for key in M-s C-x; do
-    type_line "$CLINE"
+    t_type_line "$CLINE"
     if [ $key = C-x ]; then tm send-keys -t 0 C-x c; name="correct_key_ctrl_x_c"; else tm send-keys -t 0 M-s; name="correct_key_alt_s"; fi
-    if t_wait_for "^\\\$ $(printf '%s' "$CEXP" | sed 's/[][\.*^$+?(){}|/]/\\&/g')" 3; then
+    if t_wait_for "^\\\$ $(t_re "$CEXP")" 3; then
       pass "$name ('$CLINE' -> '$CEXP', the daemon's corrections)"
       tm send-keys -t 0 C-_
-      if t_wait_for "^\\\$ $(printf '%s' "$CLINE" | sed 's/[][\.*^$+?(){}|/]/\\&/g')" 3; then pass "${name}_undo"
+      if t_wait_for "^\\\$ $(t_re "$CLINE")" 3; then pass "${name}_undo"
       else fail "${name}_undo" "Ctrl-_ did not restore '$CLINE': $(t_screen | grep '^\$' | tail -1)"; fi
     else
       fail $name "expected '$CEXP', screen: $(t_screen | head -3)"
@@ -199,7 +152,7 @@ fi
 # --- bytes the daemon must never see raw ------------------------------------------------------------
 # Control characters (typed with Ctrl-V), invalid UTF-8 and NUL (inserted by the test widgets): the
 # request must still be valid JSON (no error reply) and the prompt keeps working.
-type_line "echo a"
+t_type_line "echo a"
 tm send-keys -t 0 C-v C-a
 tm send-keys -t 0 -l 'b"\'
 tm send-keys -t 0 C-v Tab
@@ -243,20 +196,12 @@ sleep 0.2
 
 # --- history: ranking and context (opt-in) ----------------------------------------------------------
 # AUTOCORRECT_HISTORY=1: of the daemon's completions, the one a history line continues wins.
-HLINE=''
-for c in "echo hel" "echo wor" "ls -l" "git st" "echo the qu" "cat" "echo a" "make"; do
-  mapfile -t cs < <($ACQ complete "$SOCK" "$c" 3)
-  [ ${#cs[@]} -ge 2 ] || continue
-  c1=${cs[0]%"${cs[0]##*[! ]}"}; c2=${cs[1]%"${cs[1]##*[! ]}"}
-  [ -n "$c1" ] && [ -n "$c2" ] && [[ $c2 != "$c1"* ]] && [[ $c1 != "$c2"* ]] || continue
-  HLINE=$c; H1=$c1; H2=$c2; break
-done
-if [ -z "$HLINE" ]; then
+if ! t_pick_rivals 3 "echo hel" "echo wor" "ls -l" "git st" "echo the qu" "cat" "echo a" "make"; then
   skip history_ranking "no candidate line gets two different completions from the tiny model"
 else
   printf '%s\n' "echo unrelated" "$HLINE$H2" >"$ZD/history-next"
   zsh_start AUTOCORRECT_HISTORY=1
-  type_line "$HLINE"
+  t_type_line "$HLINE"
   if t_wait_ghost_is "\$ $HLINE" "$H2" 5; then
     pass "history_ranking ('$HLINE': the daemon ranks '$H1' first, history has '$HLINE$H2', the ghost is '$GHOST')"
   else
@@ -265,33 +210,22 @@ else
 fi
 
 # AUTOCORRECT_HISTORY_CONTEXT=2: the last two history lines go to the daemon as context.
-found=0
-for ctx in "ls -l|echo hello" "git status|git st" "cd /tmp|ls" "make|make test"; do
-  h1=${ctx%|*}; h2=${ctx#*|}
-  for c in "echo hel" "ls -l" "git st" "echo wor"; do
-    with=$($ACQ complete "$SOCK" "hex:$(printf '%s\n%s\n%s' "$h1" "$h2" "$c" | od -An -tx1 | tr -d ' \n')" | head -1)
-    with=${with%"${with##*[! ]}"}
-    without=$($ACQ complete "$SOCK" "$c" | head -1)
-    without=${without%"${without##*[! ]}"}
-    if [ -n "$with" ] && [ "$with" != "$without" ]; then found=1; break 2; fi
-  done
-done
-if [ $found = 0 ]; then
+if ! t_pick_context 1; then
   skip history_context "the tiny model's completion never changes with the context tried"
 else
-  printf '%s\n' "$h1" "$h2" >"$ZD/history-next"
+  printf '%s\n' "$CTX1" "$CTX2" >"$ZD/history-next"
   zsh_start AUTOCORRECT_HISTORY_CONTEXT=2
-  type_line "$c"
-  if t_wait_ghost_is "\$ $c" "$with" 5; then
-    pass "history_context ('$c' after '$h1', '$h2': '$GHOST'; without context '$without')"
+  t_type_line "$CLINE_CTX"
+  if t_wait_ghost_is "\$ $CLINE_CTX" "$WITH" 5; then
+    pass "history_context ('$CLINE_CTX' after '$CTX1', '$CTX2': '$GHOST'; without context '$WITHOUT')"
   else
-    fail history_context "expected '$with' (with context), without context '$without'; the ghost is '$GHOST'"
+    fail history_context "expected '$WITH' (with context), without context '$WITHOUT'; the ghost is '$GHOST'"
   fi
 fi
 
 # --- the command-name check (opt-in) ---------------------------------------------------------------
 zsh_start AUTOCORRECT_CHECK_COMMAND=1
-type_line "ecoh hi there"
+t_type_line "ecoh hi there"
 tm send-keys -t 0 Enter
 if t_wait_for "run 'echo' instead of 'ecoh'\\?" 3; then
   tm send-keys -t 0 y
@@ -301,14 +235,14 @@ else
   fail command_check_yes "no question: $(t_screen | head -4)"
 fi
 tm send-keys -t 0 C-l; sleep 0.2
-type_line "ecoh as typed"
+t_type_line "ecoh as typed"
 tm send-keys -t 0 Enter
 t_wait_for "instead of 'ecoh'" 3
 tm send-keys -t 0 n
 if t_wait_for 'command not found: ecoh' 3; then pass "command_check_no (ran as typed)"
 else fail command_check_no "$(t_screen | tail -4)"; fi
 tm send-keys -t 0 C-l; sleep 0.2
-type_line "ecoh keep editing"
+t_type_line "ecoh keep editing"
 tm send-keys -t 0 Enter
 t_wait_for "instead of 'ecoh'" 3
 tm send-keys -t 0 e
@@ -317,7 +251,7 @@ tm send-keys -t 0 -l Z
 if t_wait_for '^\$ ecoh keep editingZ' 3 && ! t_screen | grep -q 'command not found'; then pass "command_check_edit (back to the line, nothing ran)"
 else fail command_check_edit "$(t_screen | tail -4)"; fi
 tm send-keys -t 0 C-u C-l; sleep 0.2
-type_line "echo fine"
+t_type_line "echo fine"
 tm send-keys -t 0 Enter
 if t_wait_for '^fine$' 3 && ! t_screen | grep -q 'instead of'; then pass "command_check_quiet_on_real_commands"
 else fail command_check_quiet_on_real_commands "$(t_screen | tail -4)"; fi
@@ -329,7 +263,7 @@ if [ ! -f $ZAS ]; then
 else
   printf '%s\n' "echo zas from history" >"$ZD/history-next"
   zsh_start T_ZAS=1 AUTOCORRECT_HIGHLIGHT=fg=5
-  type_line "echo zas"
+  t_type_line "echo zas"
   sleep 0.8   # our reply has come by now: it must not replace theirs
   theirs=$(t_screen_e | $ACQ ghost '$ echo zas')
   ours=$(t_screen_e | ACQ_FG=35 $ACQ ghost '$ echo zas')
@@ -341,13 +275,13 @@ else
   if t_wait_for '^zas from history$' 3; then pass "zas_right_accepts_theirs"
   else fail zas_right_accepts_theirs "$(t_screen | tail -3)"; fi
   tm send-keys -t 0 C-l; sleep 0.2
-  type_line "$LINE"
+  t_type_line "$LINE"
   if ACQ_FG=35 t_wait_ghost_is "\$ $LINE" "$EXPECT" 5; then
     pass "zas_ours_when_theirs_is_empty ('$LINE' + '$GHOST' in our colour)"
     tm send-keys -t 0 Right
     sleep 0.2
     tm send-keys -t 0 Enter
-    if t_wait_for "^$(printf '%s' "$out" | sed 's/[][\.*^$+?(){}|/]/\\&/g')\$" 3; then pass "zas_right_accepts_ours"
+    if t_wait_for "^$(t_re "$out")\$" 3; then pass "zas_right_accepts_ours"
     else fail zas_right_accepts_ours "$(t_screen | tail -3)"; fi
   else
     fail zas_ours_when_theirs_is_empty "expected '$EXPECT' in colour 35, got '$GHOST'; the shell is $(t_pane_state); screen: $(t_screen_e | cat -v | grep -v '^$' | head -3)"
@@ -360,10 +294,10 @@ else
   # loaded in the other order
   printf '%s\n' "echo zas from history" >"$ZD/history-next"
   zsh_start T_ZAS_AFTER=1 AUTOCORRECT_HIGHLIGHT=fg=5
-  type_line "echo zas"
+  t_type_line "echo zas"
   sleep 0.8
   theirs=$(t_screen_e | $ACQ ghost '$ echo zas')
-  type_line "$LINE"
+  t_type_line "$LINE"
   if [ "$theirs" = " from history" ] && ACQ_FG=35 t_wait_ghost_is "\$ $LINE" "$EXPECT" 5; then
     pass "zas_sourced_after_us (theirs from history, ours otherwise)"
   else
@@ -397,8 +331,7 @@ fi
 # --- typing is never blocked: the time to echo a character --------------------------------------------
 # Median of 9 characters typed one at a time, each measured from send-keys until the cursor moves.
 N=9
-t_start_shell ZDOTDIR="$T_DIR/zplain" zsh -d -i
-t_wait_for '^\$ $' 10
+t_start_prompt ZDOTDIR="$T_DIR/zplain" zsh -d -i
 base=$(t_median_echo_ms $N "echo ")
 zsh_start
 live=$(t_median_echo_ms $N "echo ")
@@ -408,7 +341,7 @@ rm -f "$SOCK"                                          # gone: no socket file
 gone=$(t_median_echo_ms $N " z")
 t_start_daemon "$SOCK" >/dev/null
 zsh_start
-type_line "$LINE"
+t_type_line "$LINE"
 t_wait_ghost_is "\$ $LINE" "$EXPECT" 5
 kill -STOP "$DAEMON_PID"                               # hung: connected, never answers
 hung=$(t_median_echo_ms $N " w")
@@ -431,11 +364,11 @@ kill -CONT "$DAEMON_PID"
 # the daemon comes back: the shell reconnects by itself (a failed connect waits 2 s before the next)
 kill "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
 zsh_start
-type_line "$LINE"
+t_type_line "$LINE"
 sleep 0.3
 t_start_daemon "$SOCK" >/dev/null
 sleep 2.1
-type_line "$LINE"
+t_type_line "$LINE"
 if t_wait_ghost_is "\$ $LINE" "$EXPECT" 5; then pass "reconnects_when_the_daemon_returns"
 else fail reconnects_when_the_daemon_returns "no ghost text after the restart: '$GHOST'"; fi
 
