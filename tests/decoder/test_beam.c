@@ -104,6 +104,16 @@ static ac__beam_params base_params(void)
     return p;
 }
 
+/* base_params() for completing the typed text `required` (token healing), which ends in a word. */
+static ac__beam_params healing_params(const char *required)
+{
+    ac__beam_params p = base_params();
+    p.required = required;
+    p.required_len = strlen(required);
+    p.started = 1;
+    return p;
+}
+
 /* Runs a search from the root row; returns its status. */
 static int run(ac__beam_params *p, fake *f, ac_complete_result *r)
 {
@@ -116,6 +126,34 @@ static int run(ac__beam_params *p, fake *f, ac_complete_result *r)
     ac__scorer sc = {f, fake_advance};
     char err[AC_ERR_SIZE] = "";
     return ac__beam_search(&vocab, &sc, scratch, root, p, r, err);
+}
+
+/* One expected completion: its text (NULL: any) and score (NAN: any). */
+typedef struct want { const char *text; double score; } want;
+
+/* Checks that r holds exactly the completions listed, in that order, scores within 1e-5; a
+ * failure is reported at the caller's line. CHECK_ITEMS(&r, {" cat", log(.45)}, {" cars", NAN}) */
+#define CHECK_ITEMS(r, ...) \
+    check_items(__FILE__, __LINE__, (r), (want[]){__VA_ARGS__}, (int)(sizeof((want[]){__VA_ARGS__}) / sizeof(want)))
+
+static void check_items(const char *file, int line, const ac_complete_result *r, const want *w, int n)
+{
+    char m[400];
+    if (r->n != n) {
+        snprintf(m, sizeof m, "%d completions, want %d", r->n, n);
+        check__fail(file, line, m);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        if (w[i].text && strcmp(r->items[i].text, w[i].text) != 0) {
+            snprintf(m, sizeof m, "completion %d is \"%.100s\", want \"%.100s\"", i, r->items[i].text, w[i].text);
+            check__fail(file, line, m);
+        }
+        if (!isnan(w[i].score) && !(fabs(r->items[i].score - w[i].score) <= 1e-5)) {
+            snprintf(m, sizeof m, "completion %d scores %.9g, want %.9g", i, r->items[i].score, w[i].score);
+            check__fail(file, line, m);
+        }
+    }
 }
 
 /* ------------------------------------------------------------------------------ the tests */
@@ -133,17 +171,9 @@ static void beam_order_total_logprob(void)
     fake f = {0};
     ac_complete_result r;
     CHECK(run(&p, &f, &r) == AC_OK);
-    CHECK(r.n == 3);
-    if (r.n == 3) {
-        CHECK_STR(r.items[0].text, " cat");
-        CHECK_NEAR(r.items[0].score, log(.45), 1e-5);
-        CHECK(r.items[0].n_tokens == 2);
-        CHECK_STR(r.items[1].text, " cars");
-        CHECK_NEAR(r.items[1].score, log(.18), 1e-5);
-        CHECK(r.items[1].n_tokens == 3);
-        CHECK_STR(r.items[2].text, " car");
-        CHECK_NEAR(r.items[2].score, log(.12), 1e-5);
-    }
+    CHECK_ITEMS(&r, {" cat", log(.45)}, {" cars", log(.18)}, {" car", log(.12)});
+    if (r.n == 3)
+        CHECK(r.items[0].n_tokens == 2 && r.items[1].n_tokens == 3);
     CHECK(r.partial == 0);
     CHECK(r.timings.decode_steps == 2);
     CHECK(f.calls == 2);
@@ -161,25 +191,13 @@ static void length_normalisation_changes_order(void)
     fake f = {0};
     ac_complete_result r;
     CHECK(run(&p, &f, &r) == AC_OK);
-    CHECK(r.n == 3);
-    if (r.n == 3) {
-        CHECK_STR(r.items[0].text, " cat");
-        CHECK_NEAR(r.items[0].score, log(.45) / 2, 1e-5);
-        CHECK_STR(r.items[1].text, " cars");
-        CHECK_NEAR(r.items[1].score, log(.18) / 3, 1e-5);
-        CHECK_STR(r.items[2].text, " cats");
-        CHECK_NEAR(r.items[2].score, log(.05) / 3, 1e-5);
-    }
+    CHECK_ITEMS(&r, {" cat", log(.45) / 2}, {" cars", log(.18) / 3}, {" cats", log(.05) / 3});
     ac_complete_result_free(&r);
     /* alpha = 0.5: ln(.45)/sqrt2 = -0.565, ln(.18)/sqrt3 = -0.990, ln(.12)/sqrt2 = -1.499,
      * ln(.05)/sqrt3 = -1.730 */
     p.length_penalty = 0.5f;
     CHECK(run(&p, &f, &r) == AC_OK);
-    CHECK(r.n == 3);
-    if (r.n == 3) {
-        CHECK_STR(r.items[2].text, " car");
-        CHECK_NEAR(r.items[2].score, log(.12) / sqrt(2), 1e-5);
-    }
+    CHECK_ITEMS(&r, {NULL, NAN}, {NULL, NAN}, {" car", log(.12) / sqrt(2)});
     ac_complete_result_free(&r);
 }
 
@@ -199,12 +217,7 @@ static void stop_rules_phrase_and_line(void)
     fake f = {0};
     ac_complete_result r;
     CHECK(run(&p, &f, &r) == AC_OK);
-    CHECK(r.n == 2);
-    if (r.n == 2) {
-        CHECK_STR(r.items[0].text, " cat sat");
-        CHECK_NEAR(r.items[0].score, log(.3), 1e-5);
-        CHECK_STR(r.items[1].text, " cars");
-    }
+    CHECK_ITEMS(&r, {" cat sat", log(.3)}, {" cars", NAN});
     ac_complete_result_free(&r);
     /* A stop inside a token: after " cat", "s." .7 and "t\nx" .3. Phrase keeps "s." -> " cats.";
      * word cuts "s." to "s" -> " cats"; line cuts "t\nx" to "t" -> " catt" and keeps "s." going. */
@@ -212,17 +225,11 @@ static void stop_rules_phrase_and_line(void)
     memcpy(table[ROOT], (entry[]){{CAT, 1.0}, {0, 0}}, 2 * sizeof(entry));
     p.beam_width = 2;
     p.max_tokens = 2;
-    const char *want[3][2] = {{" cats", " catt"}, {" cats.", " catt"}, {" cats.", " catt"}};
+    const char *texts[3][2] = {{" cats", " catt"}, {" cats.", " catt"}, {" cats.", " catt"}};
     for (int stop = 0; stop < 3; stop++) {
         p.stop = stop;
         CHECK(run(&p, &f, &r) == AC_OK);
-        CHECKF(r.n == 2, "stop %d: %d completions", stop, r.n);
-        if (r.n == 2) {
-            CHECK_STR(r.items[0].text, want[stop][0]);
-            CHECK_NEAR(r.items[0].score, log(.7), 1e-5);
-            CHECK_STR(r.items[1].text, want[stop][1]);
-            CHECK_NEAR(r.items[1].score, log(.3), 1e-5);
-        }
+        CHECK_ITEMS(&r, {texts[stop][0], log(.7)}, {texts[stop][1], log(.3)});
         ac_complete_result_free(&r);
     }
 }
@@ -290,12 +297,7 @@ static void after_cursor_rule_in_search(void)
     fake f = {0};
     ac_complete_result r;
     CHECK(run(&p, &f, &r) == AC_OK);
-    CHECK(r.n == 3);
-    if (r.n == 3) {
-        CHECK_STR(r.items[0].text, " cars");
-        CHECK_STR(r.items[1].text, " car");
-        CHECK_STR(r.items[2].text, " dog");
-    }
+    CHECK_ITEMS(&r, {" cars", NAN}, {" car", NAN}, {" dog", NAN});
     ac_complete_result_free(&r);
 }
 
@@ -311,21 +313,14 @@ static void deadline_returns_partial(void)
     CHECK(run(&p, &f, &r) == AC_OK);
     CHECK(r.partial == 1);
     CHECK(f.calls == 1);
-    CHECK(r.n == 3);
-    if (r.n == 3) {
-        CHECK_STR(r.items[0].text, " cat");
-        CHECK_STR(r.items[1].text, " cars");
-        CHECK_NEAR(r.items[1].score, log(.18), 1e-5);
-        CHECK_STR(r.items[2].text, " car");
-    }
+    CHECK_ITEMS(&r, {" cat", NAN}, {" cars", log(.18)}, {" car", NAN});
     ac_complete_result_free(&r);
     /* Already past before the search: step 0 needs no decode, so its beams come back. */
     p.deadline = 1e-9;
     f = (fake){0};
     CHECK(run(&p, &f, &r) == AC_OK);
-    CHECK(r.partial == 1 && f.calls == 0 && r.n == 3);
-    if (r.n == 3)
-        CHECK_STR(r.items[0].text, " cat");
+    CHECK(r.partial == 1 && f.calls == 0);
+    CHECK_ITEMS(&r, {" cat", NAN}, {NULL, NAN}, {NULL, NAN});
     ac_complete_result_free(&r);
 }
 
@@ -352,24 +347,13 @@ static void token_healing_constraint(void)
      *         "rs" -0.799, "t" -1.20 (a duplicate of the better "t"), "ts" -1.44
      * best 3: "t" -0.341, "rs" -0.799, "r" -1.002 */
     table_default();
-    ac__beam_params p = base_params();
+    ac__beam_params p = healing_params(" ca");
     p.length_penalty = 1;
     p.max_tokens = 2;
-    p.required = " ca";
-    p.required_len = 3;
-    p.started = 1;
     fake f = {0};
     ac_complete_result r;
     CHECK(run(&p, &f, &r) == AC_OK);
-    CHECK(r.n == 3);
-    if (r.n == 3) {
-        CHECK_STR(r.items[0].text, "t");
-        CHECK_NEAR(r.items[0].score, log(.5 / .89 * .9) / 2, 1e-5);
-        CHECK_STR(r.items[1].text, "rs");
-        CHECK_NEAR(r.items[1].score, log(.3 / .89 * .6) / 2, 1e-5);
-        CHECK_STR(r.items[2].text, "r");
-        CHECK_NEAR(r.items[2].score, log(.3 / .89 * .4) / 2, 1e-5);
-    }
+    CHECK_ITEMS(&r, {"t", log(.5 / .89 * .9) / 2}, {"rs", log(.3 / .89 * .6) / 2}, {"r", log(.3 / .89 * .4) / 2});
     ac_complete_result_free(&r);
 }
 
@@ -382,11 +366,8 @@ static void non_canonical_split_pays_its_probability(void)
      * after "rt" the end of text is certain). */
     table_default();
     memcpy(table[CA], (entry[]){{T, .9}, {R, .05}, {RT, .05}, {0, 0}}, 4 * sizeof(entry));
-    ac__beam_params p = base_params();
+    ac__beam_params p = healing_params(" car");
     p.max_tokens = 3;
-    p.required = " car";
-    p.required_len = 4;
-    p.started = 1;
     fake f = {0};
     ac_complete_result r;
     CHECK(run(&p, &f, &r) == AC_OK);
