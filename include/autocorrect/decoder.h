@@ -61,9 +61,14 @@
  * starts with the end-of-text token (as GPT-2 saw documents start in training), unless the caller
  * says with mid_text that it cut the text itself.
  *
- * Threads. A completer is immutable after creation and may be shared by threads. A cache, and the
- * result of a call, belong to one thread at a time; two caches may run in two threads at once (they
- * then take turns on the thread pool).
+ * Threads. A completer may be shared by threads (its tables are immutable; it lends each running
+ * call a workspace under a lock). A cache, and the result of a call, belong to one thread at a time;
+ * two caches may run in two threads at once (they then take turns on the thread pool).
+ *
+ * Memory. A cache holds what must outlive a call: its engine sessions' KV blocks (the tokens of its
+ * contexts) and each context's logits ([n_vocab] floats). What a call needs only while it runs (the
+ * beams' logits rows and texts, the tokenizer's memo, the encoded text) is a workspace the
+ * completer lends it and keeps for the next call: there are as many as calls ever ran at once.
  */
 #ifndef AUTOCORRECT_DECODER_H
 #define AUTOCORRECT_DECODER_H
@@ -161,7 +166,7 @@ ac_complete_params ac_complete_default_params(void);
 /* The cache's size. */
 typedef struct ac_complete_cache_params {
     int n_contexts;        /* engine sessions kept (recent contexts, LRU). Default 4 */
-    int max_beams;         /* the largest beam_width its requests may ask (sizes the KV stores). Default 8 */
+    int max_beams;         /* the largest beam_width its requests may ask (sizes its sessions' families). Default 8 */
 } ac_complete_cache_params;
 
 ac_complete_cache_params ac_complete_cache_default_params(void);
@@ -176,9 +181,9 @@ int ac_completer_new(const ac_model *model, const ac_bpe *bpe, ac_threadpool *tp
 /* Frees a completer; its caches must be freed first. NULL is a no-op. */
 void ac_completer_free(ac_completer *c);
 
-/* Creates an empty context cache for one client session (`p` may be NULL: defaults). Its memory (the
- * engine sessions' KV stores, the beams' logits) is reserved here. Returns AC_OK and *out, or
- * AC_E_ARG / AC_E_NOMEM with a message. */
+/* Creates an empty context cache for one client session (`p` may be NULL: defaults): its engine
+ * sessions and logits rows (KV blocks come as contexts grow, see "Memory"). Returns AC_OK and *out,
+ * or AC_E_ARG / AC_E_NOMEM with a message. */
 int ac_complete_cache_new(ac_completer *c, const ac_complete_cache_params *p, ac_complete_cache **out,
                           char *err);
 

@@ -28,14 +28,19 @@
  *     ac_session_free(beam); ac_session_free(s);
  *     ac_threadpool_free(tp); ac_model_free(model);
  *
- * Threads. An ac_model is immutable once loaded: any number of threads may use it at once. A session
- * and the sessions forked from it (its "family") share a KV block store and scratch buffers, so one
- * family may be used from one thread at a time; different families may run on different threads.
- * An ac_threadpool runs one parallel job at a time; concurrent callers take turns.
+ * Threads. An ac_model's weights are immutable once loaded: any number of threads may use it at
+ * once. A session and the sessions forked from it (its "family") share KV blocks, so one family may
+ * be used from one thread at a time; different families may run on different threads. An
+ * ac_threadpool runs one parallel job at a time; concurrent callers take turns.
  *
- * Memory. Every buffer the forward pass needs is allocated when a session is created (the KV store
- * is sized for n_seq_max sequences of n_ctx tokens; pages are touched only as they fill), so prefill,
- * decode, fork and rewind allocate nothing.
+ * Memory. The KV cache is paged in blocks of 16 positions that come from a pool the model keeps
+ * for all its sessions: a session holds the blocks its tokens fill (ceil(len / 16) of them, fewer
+ * when shared with forks), and a block freed by one session (a finished beam, a rewind) serves the
+ * next one, of any family. Each forward pass borrows a scratch buffer from the model for its
+ * duration (so there are as many as passes ever ran at once, e.g. one per thread). The pool
+ * allocates only when it has nothing free that fits, and keeps what it allocated until the model
+ * is freed: in the steady state prefill, decode, fork and rewind allocate nothing. ac_model_memory
+ * reports the pool's bytes.
  *
  * Numbers. Float32 activations (in int8 mode, each matrix's input is rounded to int8 per block of
  * 32 on the fly); the math is Hugging Face GPT2LMHeadModel's (LayerNorm, tanh or erf GELU, causal
@@ -115,6 +120,20 @@ size_t ac_model_weight_bytes(const ac_model *m);
 /* The name of the kernel table the forward pass uses ("avx512", "avx2", "portable", ...). */
 const char *ac_model_kernels(const ac_model *m);
 
+/* What a model and its sessions hold, in bytes, beyond the program. */
+typedef struct ac_memory_stats {
+    size_t weights;    /* the weights the forward pass reads (ac_model_weight_bytes) */
+    size_t kv_block;   /* one KV block: 16 positions of every layer's keys and values (float32) */
+    size_t kv_used;    /* KV blocks live sessions hold */
+    size_t kv_free;    /* KV blocks free for reuse (the pool keeps what it made) */
+    size_t scratch;    /* forward-pass scratch buffers, n_scratch of them */
+    int n_scratch;
+    size_t sessions;   /* live families' session slots and token and block tables */
+} ac_memory_stats;
+
+/* The model's memory now (a consistent snapshot; safe while other threads run sessions). */
+ac_memory_stats ac_model_memory(const ac_model *m);
+
 /* Writes a one-line human-readable summary of the model (dimensions, storage, source) into buf
  * (`size` bytes, NUL-terminated, truncated if short). Returns the length it wanted, as snprintf. */
 int ac_model_describe(const ac_model *m, char *buf, size_t size);
@@ -138,20 +157,21 @@ int ac_threadpool_size(const ac_threadpool *tp);
 typedef struct ac_session_params {
     int n_ctx;         /* longest sequence a session may hold; 0 = the model's n_ctx (and at most it) */
     int n_seq_max;     /* most sessions alive at once in one family (a root and its forks), and the
-                        * largest decode batch; sizes the KV store. Default 8 */
+                        * largest decode batch; sizes the family's tables. Default 8 */
     int n_batch;       /* tokens a prefill processes per step (longer inputs run in chunks). Default 64 */
 } ac_session_params;
 
 /* The defaults: n_ctx = the model's, n_seq_max = 8, n_batch = 64. */
 ac_session_params ac_session_default_params(void);
 
-/* Creates an empty session, the root of a new family, with its own KV block store and scratch
- * buffers sized from `p` (NULL = defaults). The session keeps a pointer to the model, which must
- * outlive it. Returns AC_OK and *out, or AC_E_ARG (bad params) / AC_E_NOMEM with a message. */
+/* Creates an empty session, the root of a new family, with the family's token and block tables
+ * sized from `p` (NULL = defaults; n_seq_max * n_ctx of each); KV blocks come from the model's pool
+ * as tokens arrive. The session keeps a pointer to the model, which must outlive it. Returns AC_OK
+ * and *out, or AC_E_ARG (bad params) / AC_E_NOMEM with a message. */
 int ac_session_new(const ac_model *m, const ac_session_params *p, ac_session **out, char *err);
 
-/* Frees a session; its family's store is freed with the last session of the family. NULL is a
- * no-op. Other sessions of the family stay valid. */
+/* Frees a session: its KV blocks go back to the model's pool, and the family's tables go with the
+ * last session of the family. NULL is a no-op. Other sessions of the family stay valid. */
 void ac_session_free(ac_session *s);
 
 /* Makes *out a new session of s's family holding the same tokens. Cheap: the KV cache is shared
@@ -165,7 +185,7 @@ int ac_session_fork(ac_session *s, ac_session **out, char *err);
  * token ([n][n_vocab], row i predicts the token after ids[i]). `tp` may be NULL (one thread).
  * Errors, with the session unchanged: AC_E_ARG (n < 1, a token id outside [0, n_vocab)),
  * AC_E_LIMIT (len + n > n_ctx: the context is full; the caller may rewind or start a new session
- * over a shorter window). */
+ * over a shorter window), AC_E_NOMEM (the pool could not grow). */
 int ac_session_prefill(ac_session *s, const int32_t *ids, int n, ac_threadpool *tp, float *logits,
                        int all_positions, char *err);
 
@@ -176,10 +196,9 @@ int ac_session_decode(ac_session *s, int32_t id, ac_threadpool *tp, float *logit
 /* Appends ids[i] to sessions[i] for i < n, in one forward pass that reads the weights once for
  * all of them (the point of batching beams), and writes sessions[i]'s next-token logits to
  * logits[i * n_vocab] (logits may be NULL). The sessions must be distinct and of the same model;
- * n is at most max(n_seq_max, n_batch) of sessions[0]'s family (whose scratch buffers the pass
- * uses), else AC_E_LIMIT. They may belong to different families if no other thread uses those
- * families meanwhile. Results equal n single decodes. Errors (AC_E_ARG, AC_E_LIMIT) leave every
- * session unchanged. */
+ * n is at most max(n_seq_max, n_batch) of sessions[0]'s family, else AC_E_LIMIT. They may belong
+ * to different families if no other thread uses those families meanwhile. Results equal n single
+ * decodes. Errors (AC_E_ARG, AC_E_LIMIT, AC_E_NOMEM) leave every session unchanged. */
 int ac_session_decode_batch(ac_session **sessions, const int32_t *ids, int n, ac_threadpool *tp,
                             float *logits, char *err);
 

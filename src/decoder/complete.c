@@ -1,5 +1,6 @@
-/* complete.c: ac_complete and its objects: the completer (model + tokenizer + vocabulary tables) and
- * the per-client context cache (engine sessions kept LRU), wired to the beam search in beam.c.
+/* complete.c: ac_complete and its objects: the completer (model + tokenizer + vocabulary tables, and
+ * a pool of per-call workspaces) and the per-client context cache (engine sessions kept LRU), wired
+ * to the beam search in beam.c.
  *
  * This file is: turning a request into context tokens (the fix, the window cut, token healing's
  * back-off), choosing and updating a cached session (rewind to the common prefix, prefill the rest),
@@ -11,10 +12,28 @@
 #include "autocorrect/tokenizer.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PREFILL_CHUNK 64 /* tokens per prefill call: deadline and cancel are checked between chunks */
+
+/* What a request needs only while it runs: the search's scratch (its beams' logits rows, texts),
+ * the tokenizer's memo and the encoded text. The completer pools these, so that they exist once
+ * per request running at once (a thread each), not once per cache: a cache keeps only what must
+ * survive between keystrokes (its sessions and their logits). */
+typedef struct workspace {
+    int max_beams;         /* the search scratch's size */
+    ac__beam_scratch *scratch;
+    ac_bpe_cache *bpe_cache;
+    int32_t *ids;          /* [ids_cap] the encoded text (grows with the longest request) */
+    size_t ids_cap;
+    char *text;            /* [text_cap] the text with the fix applied */
+    size_t text_cap;
+    struct workspace *next; /* the completer's idle list */
+} workspace;
+
+#define BPE_CACHE_BYTES (256u << 10) /* a request's text is a few hundred words at most */
 
 struct ac_completer {
     const ac_model *model;
@@ -23,6 +42,8 @@ struct ac_completer {
     ac_dims dims;
     int32_t bos;           /* end-of-text token put before an uncut context, or -1 */
     ac__vocab vocab;
+    pthread_mutex_t mu;    /* guards idle */
+    workspace *idle;       /* workspaces no request is using */
 };
 
 typedef struct ctx_slot {
@@ -37,12 +58,6 @@ struct ac_complete_cache {
     int n_slots, max_beams;
     ctx_slot *slots;       /* [n_slots] */
     uint64_t clock;
-    ac__beam_scratch *scratch;
-    ac_bpe_cache *bpe_cache;
-    int32_t *ids;          /* [ids_cap] the encoded text (grows with the longest request) */
-    size_t ids_cap;
-    char *text;            /* [text_cap] the text with the fix applied */
-    size_t text_cap;
     ac_session *beams[AC_COMPLETE_MAX_BEAMS + 1]; /* the search's live beams (not owned: see scorer) */
 };
 
@@ -89,16 +104,71 @@ int ac_completer_new(const ac_model *model, const ac_bpe *bpe, ac_threadpool *tp
         free(c);
         return rc;
     }
+    pthread_mutex_init(&c->mu, NULL);
     *out = c;
     return AC_OK;
+}
+
+static void workspace_free(workspace *w)
+{
+    if (!w)
+        return;
+    ac__beam_scratch_free(w->scratch);
+    ac_bpe_cache_free(w->bpe_cache);
+    free(w->ids);
+    free(w->text);
+    free(w);
 }
 
 void ac_completer_free(ac_completer *c)
 {
     if (!c)
         return;
+    while (c->idle) {
+        workspace *w = c->idle;
+        c->idle = w->next;
+        workspace_free(w);
+    }
+    pthread_mutex_destroy(&c->mu);
     ac__vocab_free(&c->vocab);
     free(c);
+}
+
+/* A workspace for a search of up to max_beams beams: an idle one, or a new one (when every one
+ * made so far is in use, or too small). NULL when out of memory. */
+static workspace *workspace_take(ac_completer *c, int max_beams)
+{
+    workspace *w = NULL;
+    pthread_mutex_lock(&c->mu);
+    for (workspace **pw = &c->idle; *pw; pw = &(*pw)->next)
+        if ((*pw)->max_beams >= max_beams) {
+            w = *pw;
+            *pw = w->next;
+            break;
+        }
+    pthread_mutex_unlock(&c->mu);
+    if (w)
+        return w;
+    if (!(w = calloc(1, sizeof *w)))
+        return NULL;
+    w->max_beams = max_beams;
+    w->scratch = ac__beam_scratch_new(&c->vocab, max_beams);
+    w->bpe_cache = ac_bpe_cache_new(BPE_CACHE_BYTES);
+    if (!w->scratch || !w->bpe_cache) {
+        workspace_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+static void workspace_give(ac_completer *c, workspace *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&c->mu);
+    w->next = c->idle;
+    c->idle = w;
+    pthread_mutex_unlock(&c->mu);
 }
 
 /* -------------------------------------------------------------------------------------- cache */
@@ -121,9 +191,7 @@ int ac_complete_cache_new(ac_completer *c, const ac_complete_cache_params *p, ac
     k->n_slots = p->n_contexts;
     k->max_beams = p->max_beams;
     k->slots = calloc((size_t)p->n_contexts, sizeof(ctx_slot));
-    k->scratch = ac__beam_scratch_new(&c->vocab, p->max_beams);
-    k->bpe_cache = ac_bpe_cache_new(1 << 20);
-    int ok = k->slots && k->scratch && k->bpe_cache;
+    int ok = k->slots != NULL;
     for (int i = 0; ok && i < k->n_slots; i++) {
         k->slots[i].logits = malloc(sizeof(float) * (size_t)c->dims.n_vocab);
         k->slots[i].logits_len = -1;
@@ -156,10 +224,6 @@ void ac_complete_cache_free(ac_complete_cache *k)
         free(k->slots[i].logits);
     }
     free(k->slots);
-    ac__beam_scratch_free(k->scratch);
-    ac_bpe_cache_free(k->bpe_cache);
-    free(k->ids);
-    free(k->text);
     free(k);
 }
 
@@ -244,15 +308,15 @@ static int is_break(unsigned char c)
     return c == ' ' || c == '\n' || c == '\t' || c == '\r';
 }
 
-static int grow_ids(ac_complete_cache *k, size_t need, char *err)
+static int grow_ids(workspace *w, size_t need, char *err)
 {
-    if (need <= k->ids_cap)
+    if (need <= w->ids_cap)
         return AC_OK;
-    int32_t *ids = realloc(k->ids, sizeof(int32_t) * need);
+    int32_t *ids = realloc(w->ids, sizeof(int32_t) * need);
     if (!ids)
         return ac__errorf(err, AC_E_NOMEM, "decoder: out of memory for %zu tokens", need);
-    k->ids = ids;
-    k->ids_cap = need;
+    w->ids = ids;
+    w->ids_cap = need;
     return AC_OK;
 }
 
@@ -356,9 +420,14 @@ int ac_complete(ac_completer *c, ac_complete_cache *k, const char *before, size_
             return rc;
         k = temp;
     }
+    workspace *w = NULL;
     int rc = check_params(c, k, before_len, p, err);
     if (rc)
         goto done;
+    if (!(w = workspace_take(c, k->max_beams))) {
+        rc = ac__errorf(err, AC_E_NOMEM, "decoder: out of memory for a search");
+        goto done;
+    }
     double deadline = p->deadline_ms > 0 ? t0 + p->deadline_ms / 1000.0 : 0;
 
     /* The text the model continues: `before` with the fix applied. */
@@ -366,21 +435,21 @@ int ac_complete(ac_completer *c, ac_complete_cache *k, const char *before, size_
     size_t len = before_len;
     if (p->fix_text) {
         size_t need = before_len - (p->fix_end - p->fix_start) + p->fix_len + 1;
-        if (need > k->text_cap) {
-            char *t = realloc(k->text, need);
+        if (need > w->text_cap) {
+            char *t = realloc(w->text, need);
             if (!t) {
                 rc = ac__errorf(err, AC_E_NOMEM, "decoder: out of memory for %zu bytes of text", need);
                 goto done;
             }
-            k->text = t;
-            k->text_cap = need;
+            w->text = t;
+            w->text_cap = need;
         }
-        memcpy(k->text, before, p->fix_start);
-        memcpy(k->text + p->fix_start, p->fix_text, p->fix_len);
-        memcpy(k->text + p->fix_start + p->fix_len, before + p->fix_end, before_len - p->fix_end);
+        memcpy(w->text, before, p->fix_start);
+        memcpy(w->text + p->fix_start, p->fix_text, p->fix_len);
+        memcpy(w->text + p->fix_start + p->fix_len, before + p->fix_end, before_len - p->fix_end);
         len = before_len - (p->fix_end - p->fix_start) + p->fix_len;
-        k->text[len] = 0;
-        text = k->text;
+        w->text[len] = 0;
+        text = w->text;
     }
 
     /* Very long texts: keep the tail, cut at a stable place (see decoder.h, "Long contexts"). */
@@ -401,14 +470,14 @@ int ac_complete(ac_completer *c, ac_complete_cache *k, const char *before, size_
 
     /* Encode. One slot up front for the end-of-text token. */
     double t_enc = ac_now();
-    rc = grow_ids(k, len - start + 2, err);
+    rc = grow_ids(w, len - start + 2, err);
     if (rc)
         goto done;
     size_t n_ids = 0;
     int lead = start == 0 && !p->mid_text && c->bos >= 0;
     if (lead)
-        k->ids[0] = c->bos;
-    rc = ac_bpe_encode(c->bpe, k->bpe_cache, text + start, len - start, 0, k->ids + lead, k->ids_cap - 1, &n_ids, err);
+        w->ids[0] = c->bos;
+    rc = ac_bpe_encode(c->bpe, w->bpe_cache, text + start, len - start, 0, w->ids + lead, w->ids_cap - 1, &n_ids, err);
     if (rc)
         goto done;
     int n_all = (int)n_ids + lead;
@@ -421,9 +490,9 @@ int ac_complete(ac_completer *c, ac_complete_cache *k, const char *before, size_
     if (n_ids >= 1) {
         back = 1;
         size_t l1, l0;
-        const char *b1 = tok_bytes(c, k->ids[n_all - 1], &l1);
+        const char *b1 = tok_bytes(c, w->ids[n_all - 1], &l1);
         if (n_ids >= 2) {
-            const char *b0 = tok_bytes(c, k->ids[n_all - 2], &l0);
+            const char *b0 = tok_bytes(c, w->ids[n_all - 2], &l0);
             if (word_byte_at(b0, l0, 1) && word_byte_at(b1, l1, 0))
                 back = 2;
         }
@@ -431,7 +500,7 @@ int ac_complete(ac_completer *c, ac_complete_cache *k, const char *before, size_
             back = n_all - 1;
         for (int i = 0; i < back; i++) {
             size_t l;
-            tok_bytes(c, k->ids[n_all - 1 - i], &l);
+            tok_bytes(c, w->ids[n_all - 1 - i], &l);
             required_len += l;
         }
     }
@@ -445,7 +514,7 @@ int ac_complete(ac_completer *c, ac_complete_cache *k, const char *before, size_
     /* The window: keep the tail, dropping whole half-windows so the cut stays put as text grows. */
     int reserve = n_ctx / 4 > p->max_tokens ? n_ctx / 4 : p->max_tokens;
     int room = n_ctx - reserve;
-    int32_t *ctx = k->ids;
+    int32_t *ctx = w->ids;
     if (n_model > room) {
         int half = room / 2 > 0 ? room / 2 : 1;
         int drop = (n_model - room + half - 1) / half * half;
@@ -515,7 +584,7 @@ int ac_complete(ac_completer *c, ac_complete_cache *k, const char *before, size_
     engine_scorer e = {k, slot->root, k->beams, 1, {0}};
     k->beams[0] = slot->root;
     ac__scorer sc = {&e, engine_advance};
-    rc = ac__beam_search(&c->vocab, &sc, k->scratch, slot->logits, &bp, out, err);
+    rc = ac__beam_search(&c->vocab, &sc, w->scratch, slot->logits, &bp, out, err);
     engine_scorer_release(&e);
     out->timings.decode_ms = (ac_now() - t_dec) * 1000;
 done:
@@ -525,6 +594,7 @@ done:
         out->timings = t;
     }
     out->timings.ms = (ac_now() - t0) * 1000;
+    workspace_give(c, w);
     ac_complete_cache_free(temp);
     return rc;
 }

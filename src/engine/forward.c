@@ -132,11 +132,8 @@ static void attn_task(void *ctx, int task)
     const int r = task / groups, h = task % groups * AC__HEADS_PER_TASK;
     const int nh = H - h < AC__HEADS_PER_TASK ? H - h : AC__HEADS_PER_TASK;
     const ac__row *row = &j->rows[r];
-    const ac__kv_store *kv = row->s->kv;
     ac__kv_view view = {
-        .base = kv->data,
         .blocks = row->s->blocks,
-        .block_stride = kv->block_stride,
         .k_off = ((size_t)(j->layer * 2 + 0) * H + h) * AC__KV_BLOCK * hd,
         .v_off = ((size_t)(j->layer * 2 + 1) * H + h) * AC__KV_BLOCK * hd,
     };
@@ -150,9 +147,8 @@ static void store_kv(const ac_model *m, const ac__row *rows, int n, const float 
 {
     const int H = m->dims.n_head, C = m->dims.n_embd, hd = C / H;
     for (int r = 0; r < n; r++) {
-        const ac__kv_store *kv = rows[r].s->kv;
         int p = rows[r].pos;
-        float *blk = kv->data + (size_t)rows[r].s->blocks[p / AC__KV_BLOCK] * kv->block_stride;
+        float *blk = rows[r].s->blocks[p / AC__KV_BLOCK]->data;
         int slot = p % AC__KV_BLOCK;
         const float *k = qkv + (size_t)r * 3 * C + C, *v = k + C;
         for (int h = 0; h < H; h++) {
@@ -165,7 +161,7 @@ static void store_kv(const ac_model *m, const ac__row *rows, int n, const float 
     }
 }
 
-void ac__forward_rows(const ac_model *m, ac__kv_store *sc, const ac__row *rows, int n, ac_threadpool *tp,
+void ac__forward_rows(const ac_model *m, ac__scratch *sc, const ac__row *rows, int n, ac_threadpool *tp,
                       float *logits, int logits_from)
 {
     const ac_dims *d = &m->dims;

@@ -158,8 +158,8 @@ static void naive_gelu(float *x, int n, int kind)
 /* Two passes over the scores, as the math reads: maximum, then the weighted sum. */
 static void naive_attention1(float *out, const float *q, const ac__kv_view *kv, int n_pos, int hd, float scale)
 {
-#define KEY(t, i) (kv->base + (size_t)kv->blocks[(t) / AC__KV_BLOCK] * kv->block_stride + kv->k_off)[(size_t)(i) * AC__KV_BLOCK + (t) % AC__KV_BLOCK]
-#define VAL(t) (kv->base + (size_t)kv->blocks[(t) / AC__KV_BLOCK] * kv->block_stride + kv->v_off + (size_t)((t) % AC__KV_BLOCK) * hd)
+#define KEY(t, i) (kv->blocks[(t) / AC__KV_BLOCK]->data + kv->k_off)[(size_t)(i) * AC__KV_BLOCK + (t) % AC__KV_BLOCK]
+#define VAL(t) (kv->blocks[(t) / AC__KV_BLOCK]->data + kv->v_off + (size_t)((t) % AC__KV_BLOCK) * hd)
     float m = -INFINITY;
     for (int t = 0; t < n_pos; t++) {
         float s = 0.0f;

@@ -72,14 +72,22 @@ typedef struct ac__q8_act {
     int ld;            /* row stride in bytes, a multiple of AC__QK (>= the matrix's n_in_pad) */
 } ac__q8_act;
 
-/* One sequence's keys and values for one layer and head, in the paged cache:
- * block b of the sequence is at base + blocks[b] * block_stride; in it, the head's keys are at k_off,
- * transposed, [head_dim][AC__KV_BLOCK] (so a query's scores against a block are 16 lanes with no
- * reduction), and its values at v_off, [AC__KV_BLOCK][head_dim]. */
+/* A block of the paged KV cache: the keys and values of AC__KV_BLOCK consecutive positions of one
+ * sequence, every layer and head (layout in model.h). Blocks come from the model's pool and are
+ * reference counted by the sessions that hold them (session.c). */
+typedef struct ac__kv_block {
+    float *data;                 /* [n_layer][2 (key, value)][n_head][AC__KV_BLOCK * head_dim] */
+    int32_t ref;                 /* sessions holding the block; 0 while it is free */
+    struct ac__kv_block *next;   /* the pool's next free block, while free */
+} ac__kv_block;
+
+/* One sequence's keys and values for one layer and head, in the paged cache: block b of the
+ * sequence is blocks[b]; in its data, the head's keys are at k_off, transposed,
+ * [head_dim][AC__KV_BLOCK] (so a query's scores against a block are 16 lanes with no reduction),
+ * and its values at v_off, [AC__KV_BLOCK][head_dim]. */
 typedef struct ac__kv_view {
-    const float *base;
-    const int32_t *blocks;
-    size_t block_stride, k_off, v_off;
+    ac__kv_block *const *blocks; /* [ceil(n_pos / AC__KV_BLOCK)] */
+    size_t k_off, v_off;
 } ac__kv_view;
 
 typedef struct ac__kernels {

@@ -227,6 +227,10 @@ int ac__model_from_weights(ac__gpt2_weights *w, const ac_model_params *p, ac_mod
     m->dims.ln_eps = wd->ln_eps;
     m->quantize = p->quantize;
     m->k = ac__kernels_best();
+    if (!(m->pool = ac__kv_pool_new(&m->dims, m->quantize == AC_QUANT_INT8))) {
+        ac_model_free(m);
+        return ac__errorf(err, AC_E_NOMEM, "out of memory");
+    }
     rc = m->quantize == AC_QUANT_INT8 ? quantize_model(m, p->verbose, err) : pack_model(m, err);
     if (rc) {
         ac_model_free(m);
@@ -297,6 +301,7 @@ void ac_model_free(ac_model *m)
     ac__q8_matrix_free(&m->head_q8);
     ac__f32_matrix_free(&m->head_f32);
     ac__gpt2_weights_free(&m->w);
+    ac__kv_pool_free(m->pool);
     free(m);
 }
 

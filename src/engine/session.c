@@ -1,6 +1,7 @@
 /* session.c: sessions and their family's KV block store (model.h): creation, fork, rewind, the
- * block bookkeeping (reference counts, copy-on-write), and the public prefill / decode calls,
- * which check their arguments, make each new position's block writable, and run forward.c.
+ * block bookkeeping (reference counts, copy-on-write), the model's pool of blocks and scratch
+ * (model.h), and the public prefill / decode calls, which check their arguments, make each new
+ * position's block writable, take a scratch, and run forward.c.
  *
  * This is not: the forward math (forward.c) nor the kernels (kernels.c).
  */
@@ -24,23 +25,184 @@ ac_session_params ac_session_default_params(void)
     return p;
 }
 
+/* ------------------------------------------------------------------------------------ pool */
+
+ac__kv_pool *ac__kv_pool_new(const ac_dims *d, int q8)
+{
+    ac__kv_pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    pthread_mutex_init(&p->mu, NULL);
+    p->block_floats = (size_t)d->n_layer * 2 * (size_t)d->n_embd * AC__KV_BLOCK;
+    p->n_embd = d->n_embd;
+    p->q8 = q8;
+    return p;
+}
+
+static void scratch_free_buffers(ac__scratch *s)
+{
+    free(s->rows);
+    free(s->x);
+    free(s->xn);
+    free(s->qkv);
+    free(s->att);
+    free(s->mlp);
+    ac__q8_act_free(&s->xq);
+    s->rows = NULL;
+    s->x = s->xn = s->qkv = s->att = s->mlp = NULL;
+    s->cap_rows = 0;
+}
+
+static size_t scratch_bytes(const ac__kv_pool *p, int rows)
+{
+    size_t C = (size_t)p->n_embd, R = (size_t)rows, b = R * sizeof(ac__row) + R * 10 * C * sizeof(float);
+    if (p->q8) {
+        size_t ld = (4 * C + AC__QK - 1) / AC__QK * AC__QK;
+        b += R * ld + R * (ld / AC__QK) * (sizeof(float) + sizeof(int32_t));
+    }
+    return b;
+}
+
+void ac__kv_pool_free(ac__kv_pool *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n_blocks; i++) {
+        free(p->all[i]->data);
+        free(p->all[i]);
+    }
+    free(p->all);
+    while (p->idle) {
+        ac__scratch *s = p->idle;
+        p->idle = s->next;
+        scratch_free_buffers(s);
+        free(s);
+    }
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+/* A scratch of at least `rows` rows for the calling thread's forward pass, or NULL when out of
+ * memory. The pool's idle ones first; a scratch too small is grown (to a power of two, so a
+ * scratch grows a few times at most). Give it back with scratch_give. */
+static ac__scratch *scratch_take(ac__kv_pool *p, int rows)
+{
+    pthread_mutex_lock(&p->mu);
+    ac__scratch *s = p->idle;
+    if (s)
+        p->idle = s->next;
+    pthread_mutex_unlock(&p->mu);
+    if (!s && !(s = calloc(1, sizeof *s)))
+        return NULL;
+    if (s->cap_rows < rows) {
+        int cap = 8;
+        while (cap < rows)
+            cap *= 2;
+        size_t old = s->cap_rows ? scratch_bytes(p, s->cap_rows) : 0;
+        scratch_free_buffers(s);
+        const size_t C = (size_t)p->n_embd, R = (size_t)cap;
+        s->rows = calloc(R, sizeof *s->rows);
+        s->x = calloc(R * C, sizeof(float));
+        s->xn = calloc(R * C, sizeof(float));
+        s->qkv = calloc(R * 3 * C, sizeof(float));
+        s->att = calloc(R * C, sizeof(float));
+        s->mlp = calloc(R * 4 * C, sizeof(float));
+        int xq_failed = p->q8 && ac__q8_act_alloc(&s->xq, cap, (int)(4 * C));
+        int ok = !xq_failed && s->rows && s->x && s->xn && s->qkv && s->att && s->mlp;
+        pthread_mutex_lock(&p->mu);
+        if (old)
+            p->scratch_bytes -= old, p->n_scratch--;
+        if (ok)
+            p->scratch_bytes += scratch_bytes(p, cap), p->n_scratch++;
+        pthread_mutex_unlock(&p->mu);
+        if (!ok) {
+            scratch_free_buffers(s);
+            free(s);
+            return NULL;
+        }
+        s->cap_rows = cap;
+    }
+    return s;
+}
+
+static void scratch_give(ac__kv_pool *p, ac__scratch *s)
+{
+    pthread_mutex_lock(&p->mu);
+    s->next = p->idle;
+    p->idle = s;
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* A block with reference count 1: a free one, or a new one. NULL when out of memory. */
+static ac__kv_block *block_take(ac__kv_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    ac__kv_block *b = p->free;
+    if (b) {
+        p->free = b->next;
+        p->n_free--;
+    } else if (p->n_blocks < p->cap_all || (p->cap_all = p->cap_all ? 2 * p->cap_all : 64,
+                                             (p->all = realloc(p->all, p->cap_all * sizeof *p->all)) != NULL)) {
+        /* a new block; its pages are touched only as its positions fill */
+        b = malloc(sizeof *b);
+        if (b && posix_memalign((void **)&b->data, 64, p->block_floats * sizeof(float))) {
+            free(b);
+            b = NULL;
+        }
+        if (b)
+            p->all[p->n_blocks++] = b;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (b) {
+        b->ref = 1;
+        b->next = NULL;
+    }
+    return b;
+}
+
+static void block_release(ac__kv_pool *p, ac__kv_block *b)
+{
+    if (!b || --b->ref > 0)
+        return;
+    pthread_mutex_lock(&p->mu);
+    b->next = p->free;
+    p->free = b;
+    p->n_free++;
+    pthread_mutex_unlock(&p->mu);
+}
+
+ac_memory_stats ac_model_memory(const ac_model *m)
+{
+    ac_memory_stats st;
+    memset(&st, 0, sizeof st);
+    if (!m)
+        return st;
+    ac__kv_pool *p = m->pool;
+    st.weights = m->weight_bytes;
+    st.kv_block = p->block_floats * sizeof(float);
+    pthread_mutex_lock(&p->mu);
+    st.kv_used = (p->n_blocks - p->n_free) * st.kv_block;
+    st.kv_free = p->n_free * st.kv_block;
+    st.scratch = p->scratch_bytes;
+    st.n_scratch = p->n_scratch;
+    st.sessions = p->family_bytes;
+    pthread_mutex_unlock(&p->mu);
+    return st;
+}
+
+/* -------------------------------------------------------------------------------- families */
+
 static void store_free(ac__kv_store *kv)
 {
     if (!kv)
         return;
-    free(kv->data);
-    free(kv->ref);
-    free(kv->free_list);
+    ac__kv_pool *p = kv->model->pool;
+    pthread_mutex_lock(&p->mu);
+    p->family_bytes -= kv->bytes;
+    pthread_mutex_unlock(&p->mu);
     free(kv->slots);
     free(kv->slot_tokens);
     free(kv->slot_blocks);
-    free(kv->rows);
-    free(kv->x);
-    free(kv->xn);
-    free(kv->qkv);
-    free(kv->att);
-    free(kv->mlp);
-    ac__q8_act_free(&kv->xq);
     free(kv);
 }
 
@@ -63,40 +225,29 @@ int ac_session_new(const ac_model *m, const ac_session_params *p, ac_session **o
     ac__kv_store *kv = calloc(1, sizeof *kv);
     if (!kv)
         return ac__errorf(err, AC_E_NOMEM, "out of memory for a session");
-    const size_t C = (size_t)d->n_embd;
     kv->model = m;
     kv->n_ctx = n_ctx;
     kv->n_seq_max = p->n_seq_max;
     kv->blocks_per_seq = (n_ctx + AC__KV_BLOCK - 1) / AC__KV_BLOCK;
-    kv->n_blocks = kv->n_seq_max * kv->blocks_per_seq;
-    kv->block_stride = (size_t)d->n_layer * 2 * C * AC__KV_BLOCK;
-    /* calloc: the pages of blocks never used are never touched */
-    kv->data = calloc((size_t)kv->n_blocks, kv->block_stride * sizeof(float));
-    kv->ref = calloc((size_t)kv->n_blocks, sizeof *kv->ref);
-    kv->free_list = malloc((size_t)kv->n_blocks * sizeof *kv->free_list);
-    kv->slots = calloc((size_t)kv->n_seq_max, sizeof *kv->slots);
-    kv->slot_tokens = calloc((size_t)kv->n_seq_max * n_ctx, sizeof *kv->slot_tokens);
-    kv->slot_blocks = malloc((size_t)kv->n_seq_max * kv->blocks_per_seq * sizeof *kv->slot_blocks);
     kv->n_batch = p->n_batch;
     kv->n_rows = p->n_batch > p->n_seq_max ? p->n_batch : p->n_seq_max;
-    const size_t R = (size_t)kv->n_rows;
-    kv->rows = calloc(R, sizeof *kv->rows);
-    kv->x = calloc(R * C, sizeof(float));
-    kv->xn = calloc(R * C, sizeof(float));
-    kv->qkv = calloc(R * 3 * C, sizeof(float));
-    kv->att = calloc(R * C, sizeof(float));
-    kv->mlp = calloc(R * 4 * C, sizeof(float));
-    int xq_failed = m->quantize == AC_QUANT_INT8 && ac__q8_act_alloc(&kv->xq, (int)R, (int)(4 * C));
-    if (xq_failed || !kv->data || !kv->ref || !kv->free_list || !kv->slots || !kv->slot_tokens || !kv->slot_blocks ||
-        !kv->rows || !kv->x || !kv->xn || !kv->qkv || !kv->att || !kv->mlp) {
-        store_free(kv);
-        return ac__errorf(err, AC_E_NOMEM, "out of memory for a session (KV store of %d x %d positions)",
+    const size_t S = (size_t)kv->n_seq_max;
+    kv->slots = calloc(S, sizeof *kv->slots);
+    kv->slot_tokens = malloc(S * (size_t)n_ctx * sizeof *kv->slot_tokens);
+    kv->slot_blocks = calloc(S * (size_t)kv->blocks_per_seq, sizeof *kv->slot_blocks);
+    if (!kv->slots || !kv->slot_tokens || !kv->slot_blocks) {
+        free(kv->slots);
+        free(kv->slot_tokens);
+        free(kv->slot_blocks);
+        free(kv);
+        return ac__errorf(err, AC_E_NOMEM, "out of memory for a session (%d sequences of %d positions)",
                           p->n_seq_max, n_ctx);
     }
-    /* hand out low block ids first */
-    for (int i = 0; i < kv->n_blocks; i++)
-        kv->free_list[i] = kv->n_blocks - 1 - i;
-    kv->n_free = kv->n_blocks;
+    kv->bytes = sizeof *kv + S * sizeof *kv->slots + S * (size_t)n_ctx * sizeof *kv->slot_tokens +
+                S * (size_t)kv->blocks_per_seq * sizeof *kv->slot_blocks;
+    pthread_mutex_lock(&m->pool->mu);
+    m->pool->family_bytes += kv->bytes;
+    pthread_mutex_unlock(&m->pool->mu);
     for (int i = 0; i < kv->n_seq_max; i++) {
         kv->slots[i].kv = kv;
         kv->slots[i].tokens = kv->slot_tokens + (size_t)i * n_ctx;
@@ -105,50 +256,33 @@ int ac_session_new(const ac_model *m, const ac_session_params *p, ac_session **o
     ac_session *s = &kv->slots[0];
     s->in_use = 1;
     s->len = 0;
-    for (int b = 0; b < kv->blocks_per_seq; b++)
-        s->blocks[b] = -1;
     kv->n_live = 1;
     *out = s;
     return AC_OK;
 }
 
-static void block_release(ac__kv_store *kv, int32_t b)
-{
-    if (b < 0)
-        return;
-    if (--kv->ref[b] == 0)
-        kv->free_list[kv->n_free++] = b;
-}
-
-static int32_t block_take(ac__kv_store *kv)
-{
-    /* cannot run out: the store holds n_seq_max full sessions (see model.h) */
-    int32_t b = kv->free_list[--kv->n_free];
-    kv->ref[b] = 1;
-    return b;
-}
-
 /* Makes position pos of s writable: a fresh block at a block boundary, a private copy of a shared
- * block (copy-on-write: the positions before pos in it are copied), or the block itself. */
-static void block_make_writable(ac_session *s, int pos)
+ * block (copy-on-write: the positions before pos in it are copied), or the block itself. Returns
+ * AC_OK or AC_E_NOMEM (the session unchanged). */
+static int block_make_writable(ac_session *s, int pos, char *err)
 {
     ac__kv_store *kv = s->kv;
+    ac__kv_pool *pool = kv->model->pool;
     int bi = pos / AC__KV_BLOCK, used = pos % AC__KV_BLOCK;
-    int32_t b = s->blocks[bi];
-    if (b < 0) {
-        s->blocks[bi] = block_take(kv);
-        return;
-    }
-    if (kv->ref[b] == 1)
-        return;
-    int32_t nb = block_take(kv);
-    if (used > 0) {
+    ac__kv_block *b = s->blocks[bi];
+    if (b && b->ref == 1)
+        return AC_OK;
+    ac__kv_block *nb = block_take(pool);
+    if (!nb)
+        return ac__errorf(err, AC_E_NOMEM, "out of memory for the KV cache (%zu blocks of %zu bytes held)",
+                          pool->n_blocks, pool->block_floats * sizeof(float));
+    if (b && used > 0) {
         /* copy what the first `used` slots need: each (layer, head)'s transposed keys whole, and the
          * first `used` rows of its values */
         const ac_dims *d = &kv->model->dims;
         const size_t hd = (size_t)(d->n_embd / d->n_head), run = AC__KV_BLOCK * hd, H = (size_t)d->n_head;
-        const float *src = kv->data + (size_t)b * kv->block_stride;
-        float *dst = kv->data + (size_t)nb * kv->block_stride;
+        const float *src = b->data;
+        float *dst = nb->data;
         for (size_t l = 0; l < (size_t)d->n_layer; l++) {
             memcpy(dst + 2 * l * H * run, src + 2 * l * H * run, H * run * sizeof(float));
             for (size_t h = 0; h < H; h++)
@@ -156,8 +290,9 @@ static void block_make_writable(ac_session *s, int pos)
                        (size_t)used * hd * sizeof(float));
         }
     }
-    block_release(kv, b);
+    block_release(pool, b);
     s->blocks[bi] = nb;
+    return AC_OK;
 }
 
 void ac_session_free(ac_session *s)
@@ -166,8 +301,8 @@ void ac_session_free(ac_session *s)
         return;
     ac__kv_store *kv = s->kv;
     for (int b = 0; b < kv->blocks_per_seq; b++) {
-        block_release(kv, s->blocks[b]);
-        s->blocks[b] = -1;
+        block_release(kv->model->pool, s->blocks[b]);
+        s->blocks[b] = NULL;
     }
     s->in_use = 0;
     s->len = 0;
@@ -191,8 +326,8 @@ int ac_session_fork(ac_session *s, ac_session **out, char *err)
     memcpy(f->tokens, s->tokens, (size_t)s->len * sizeof *f->tokens);
     for (int b = 0; b < kv->blocks_per_seq; b++) {
         f->blocks[b] = s->blocks[b];
-        if (f->blocks[b] >= 0)
-            kv->ref[f->blocks[b]]++;
+        if (f->blocks[b])
+            f->blocks[b]->ref++;
     }
     kv->n_live++;
     *out = f;
@@ -207,8 +342,8 @@ int ac_session_rewind(ac_session *s, int n_keep, char *err)
     /* keep the blocks that hold positions < n_keep */
     int keep_blocks = (n_keep + AC__KV_BLOCK - 1) / AC__KV_BLOCK;
     for (int b = keep_blocks; b < kv->blocks_per_seq; b++) {
-        block_release(kv, s->blocks[b]);
-        s->blocks[b] = -1;
+        block_release(kv->model->pool, s->blocks[b]);
+        s->blocks[b] = NULL;
     }
     s->len = n_keep;
     return AC_OK;
@@ -264,21 +399,30 @@ int ac_session_prefill(ac_session *s, const int32_t *ids, int n, ac_threadpool *
     if (rc)
         return rc;
     const int V = m->dims.n_vocab;
+    const int len0 = s->len;
+    ac__scratch *sc = scratch_take(m->pool, n < kv->n_batch ? n : kv->n_batch);
+    if (!sc)
+        return ac__errorf(err, AC_E_NOMEM, "out of memory for a forward pass's scratch");
     for (int c0 = 0; c0 < n; c0 += kv->n_batch) {
         int nc = n - c0 < kv->n_batch ? n - c0 : kv->n_batch;
         for (int r = 0; r < nc; r++) {
             int pos = s->len + r;
-            block_make_writable(s, pos);
+            if ((rc = block_make_writable(s, pos, err))) {
+                scratch_give(m->pool, sc);
+                ac_session_rewind(s, len0, NULL); /* the chunks done go too: the session is unchanged */
+                return rc;
+            }
             s->tokens[pos] = ids[c0 + r];
-            kv->rows[r] = (ac__row){.s = s, .pos = pos, .tok = ids[c0 + r]};
+            sc->rows[r] = (ac__row){.s = s, .pos = pos, .tok = ids[c0 + r]};
         }
         int last_chunk = c0 + nc == n;
         if (all_positions)
-            ac__forward_rows(m, kv, kv->rows, nc, tp, logits ? logits + (size_t)c0 * V : NULL, 0);
+            ac__forward_rows(m, sc, sc->rows, nc, tp, logits ? logits + (size_t)c0 * V : NULL, 0);
         else
-            ac__forward_rows(m, kv, kv->rows, nc, tp, last_chunk ? logits : NULL, nc - 1);
+            ac__forward_rows(m, sc, sc->rows, nc, tp, last_chunk ? logits : NULL, nc - 1);
         s->len += nc;
     }
+    scratch_give(m->pool, sc);
     return AC_OK;
 }
 
@@ -292,11 +436,11 @@ int ac_session_decode_batch(ac_session **ss, const int32_t *ids, int n, ac_threa
 {
     if (n < 1 || !ss || !ids)
         return ac__errorf(err, AC_E_ARG, "decode_batch needs at least one session");
-    ac__kv_store *sc = ss[0]->kv;
-    const ac_model *m = sc->model;
-    if (n > sc->n_rows)
+    const ac__kv_store *fam = ss[0]->kv;
+    const ac_model *m = fam->model;
+    if (n > fam->n_rows)
         return ac__errorf(err, AC_E_LIMIT, "decode_batch of %d sessions is over the limit of %d (the family's max(n_seq_max, n_batch))", n,
-                          sc->n_rows);
+                          fam->n_rows);
     for (int i = 0; i < n; i++) {
         ac_session *s = ss[i];
         if (!s || s->kv->model != m)
@@ -310,13 +454,19 @@ int ac_session_decode_batch(ac_session **ss, const int32_t *ids, int n, ac_threa
     int rc = check_ids(m, ids, n, err);
     if (rc)
         return rc;
+    for (int i = 0; i < n; i++)
+        if ((rc = block_make_writable(ss[i], ss[i]->len, err)))
+            return rc; /* the blocks made so far lie past each session's end: nothing changed */
+    ac__scratch *sc = scratch_take(m->pool, n);
+    if (!sc)
+        return ac__errorf(err, AC_E_NOMEM, "out of memory for a forward pass's scratch");
     for (int i = 0; i < n; i++) {
         ac_session *s = ss[i];
-        block_make_writable(s, s->len);
         s->tokens[s->len] = ids[i];
         sc->rows[i] = (ac__row){.s = s, .pos = s->len, .tok = ids[i]};
     }
     ac__forward_rows(m, sc, sc->rows, n, tp, logits, 0);
+    scratch_give(m->pool, sc);
     for (int i = 0; i < n; i++)
         ss[i]->len++;
     return AC_OK;

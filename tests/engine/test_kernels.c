@@ -395,11 +395,16 @@ static void attention_matches_naive(void)
         int n_blocks = 9;
         size_t stride = (size_t)2 * H * AC__KV_BLOCK * hd;    /* one layer: [2][H][B * hd] */
         float *store = randv((size_t)n_blocks * stride * 2, 2); /* room for 18 blocks */
-        int32_t blocks[9] = {7, 2, 16, 0, 11, 5, 3, 9, 14};     /* scattered, as forks leave them */
+        const int ids[9] = {7, 2, 16, 0, 11, 5, 3, 9, 14};      /* scattered, as forks leave them */
+        ac__kv_block all[18], *blocks[9];
+        for (int i = 0; i < 18; i++)
+            all[i] = (ac__kv_block){.data = store + (size_t)i * stride, .ref = 1};
+        for (int i = 0; i < 9; i++)
+            blocks[i] = &all[ids[i]];
         float *q = randv((size_t)H * hd, 2), *o0 = malloc(sizeof(float) * H * hd), *o1 = malloc(sizeof(float) * H * hd);
         float *o2 = malloc(sizeof(float) * H * hd);
         for (size_t p = 0; p < sizeof npos / sizeof npos[0]; p++) {
-            ac__kv_view v = {store, blocks, stride, 0, (size_t)H * AC__KV_BLOCK * hd};
+            ac__kv_view v = {blocks, 0, (size_t)H * AC__KV_BLOCK * hd};
             ac__kernels_naive.attention(o0, q, &v, H, npos[p], hd, 1.0f / sqrtf((float)hd));
             for (int k = 0; list[k]; k++) {
                 list[k]->attention(o1, q, &v, H, npos[p], hd, 1.0f / sqrtf((float)hd));
@@ -421,7 +426,7 @@ static void attention_matches_naive(void)
             }
         }
         /* a single position returns its value exactly */
-        ac__kv_view v = {store, blocks, stride, 0, (size_t)H * AC__KV_BLOCK * hd};
+        ac__kv_view v = {blocks, 0, (size_t)H * AC__KV_BLOCK * hd};
         for (int k = 0; list[k]; k++) {
             list[k]->attention(o1, q, &v, 1, 1, hd, 0.3f);
             CHECK(maxrel(o1, store + (size_t)7 * stride + H * AC__KV_BLOCK * hd, hd, 1e-6) < 1e-6);
