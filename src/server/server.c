@@ -843,8 +843,8 @@ static void accept_clients(ac__server *s)
             char more[96] = "";
             if (ac__log_limit_pass(&s->refusal_log, ac_now(), &held)) {
                 if (held)
-                    snprintf(more, sizeof more, " (and %lu more refused connections not logged since the last such line)",
-                             held);
+                    snprintf(more, sizeof more,
+                             " (and %lu more refused connections not logged since the last such line)", held);
                 if (pe != 0)
                     ac__log("client refused: cannot read its user id: %s%s", strerror(-pe), more);
                 else
