@@ -2,7 +2,8 @@
  * fixture model (tests/fixtures/tiny: a random 2-layer GPT-2 with a 297-token byte-level BPE).
  * Checks its log-probabilities against a plain full forward pass over the whole text, its reuse of
  * the cached context, and that ranking with it follows the model's preferences where the error
- * model is indifferent and the dictionary's frequencies say otherwise.
+ * model is indifferent and the dictionary's frequencies say otherwise. With the default model
+ * (models/default, skipped when absent): the real-word error "wether" fixed in context.
  */
 #include "check.h"
 #include "autocorrect/corrector.h"
@@ -13,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FIXTURE "tests/fixtures/tiny"
 #define TOL 2e-3
@@ -198,6 +200,53 @@ static void fix_handed_to_the_decoder(void)
     ac_dict_free(d);
 }
 
+/* "wether" is a dictionary word (a castrated ram, once in the training corpus), so only its confusion
+ * set (src/corrector/confusables.c: whether, weather) lets the default model fix it in context. The
+ * model cannot tell the sheep: it puts "weather" in every sheep sentence tried ("The farmer sold a
+ * wether and two ewes"), so no such sentence is asserted here. */
+static void default_model_wether(void)
+{
+    const char *dir = "models/default", *dict_path = "models/default/dictionary.tsv";
+    char err[AC_ERR_SIZE];
+    if (access(dict_path, R_OK) != 0)
+        SKIP("no %s (make dictionary)", dict_path);
+    ac_model *m = NULL;
+    ac_bpe *b = NULL;
+    ac_dict *d = NULL;
+    ac_lm_scorer *lm = NULL;
+    if (ac_model_load(dir, NULL, &m, err) || ac_bpe_load(dir, &b, err) || ac_dict_load(dict_path, &d, err) ||
+        ac_lm_scorer_new(m, b, NULL, &lm, err)) {
+        CHECKF(0, "loading the default model: %s", err);
+        goto out;
+    }
+    ac_correct_params p = ac_correct_default_params();
+    p.scorer = ac_lm_scorer_context(lm);
+    /* text, the corrected word (NULL: nothing corrected) */
+    const char *cases[][2] = {
+        {"I don't know wether to go", "whether"},
+        {"The wether is nice today", "weather"},
+        {"I don't know whether to go", NULL},
+        {"The weather is nice today", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ac_correction fix[4];
+        int nf = -1;
+        const char *text = cases[i][0], *want = cases[i][1];
+        CHECKF(ac_correct_text(d, text, strlen(text), &p, fix, 4, &nf, err) == AC_OK, "%s: %s", text, err);
+        const char *got_from = nf > 0 ? fix[0].original : "-", *got_to = nf > 0 ? fix[0].replacement : "-";
+        if (want)
+            CHECKF(nf == 1 && !strcmp(got_from, "wether") && !strcmp(got_to, want) && fix[0].real_word == 1,
+                   "\"%s\": %d corrections, first %s -> %s, want wether -> %s", text, nf, got_from, got_to, want);
+        else
+            CHECKF(nf == 0, "\"%s\": %d corrections, first %s -> %s, want none", text, nf, got_from, got_to);
+    }
+out:
+    ac_lm_scorer_free(lm);
+    ac_dict_free(d);
+    ac_bpe_free(b);
+    ac_model_free(m);
+}
+
 int main(void)
 {
     char err[AC_ERR_SIZE];
@@ -208,6 +257,7 @@ int main(void)
     RUN(scorer_matches_full_forward);
     RUN(ranking_follows_the_model);
     RUN(fix_handed_to_the_decoder);
+    RUN(default_model_wether);
     ac_bpe_free(bpe);
     ac_model_free(model);
     return CHECK_EXIT_CODE();
