@@ -79,9 +79,15 @@ def setup_distributed(device_arg):
     if device_arg == "auto":
         device_arg = "cuda" if torch.cuda.is_available() else "cpu"
     if device_arg == "cuda" and world > 1:
+        if local_rank >= torch.cuda.device_count():
+            raise SystemExit("train: process %d of this machine wants a GPU of its own, and there are %d: "
+                             "start at most that many (torchrun --nproc_per_node), or --device cpu"
+                             % (local_rank, torch.cuda.device_count()))
         device_arg = "cuda:%d" % local_rank
     device = torch.device(device_arg)
     if device.type == "cuda":
+        if device.index is None:  # torch 2.x's set_device wants an index: "cuda" is the current one
+            device = torch.device("cuda", torch.cuda.current_device())
         torch.cuda.set_device(device)
     if world > 1:
         torch.distributed.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")

@@ -4,6 +4,7 @@ bf16 autocast, fused AdamW and torch.compile, resumes, and its checkpoint loads 
 CPU. Without a CUDA device every check is a SKIP (CI has none; scripts/train_on_gpu.sh runs this
 file on the GPU machine). PASS/FAIL/SKIP lines; exit 1 on any FAIL."""
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -81,7 +82,7 @@ def main():
                  "--device", "cuda", "--dtype", "auto", "--eval-interval", "40"] + SMALL
         r = subprocess.run(train + ["--max-steps", "120", "--compile"], capture_output=True, text=True, timeout=600)
         rows = log_rows(out) if r.returncode == 0 else []
-        report("train_cuda_bf16_compile", r.returncode == 0 and "device cuda, bf16" in r.stderr
+        report("train_cuda_bf16_compile", r.returncode == 0 and re.search(r"device cuda(:[0-9]+)?, bf16", r.stderr)
                and rows[-1]["valid_loss"] < rows[0]["valid_loss"] - 0.5,
                "valid losses %s; %s" % ([round(x["valid_loss"], 3) for x in rows], r.stderr[-800:]))
         if r.returncode != 0:

@@ -98,6 +98,7 @@ def main():
             proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone",
                                      "--redirects", "1", "--tee", "2",
                                      "--nproc_per_node", "2", TRAIN, "--data", data, "--out", out3,
+                                     "--device", "cpu",  # gloo on CPUs, also on a machine with one GPU
                                      "--max-steps", "20", "--eval-interval", "20"] + SMALL,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                     start_new_session=True)
