@@ -20,13 +20,7 @@ OUT=$2
 RUN=${RUN_DIR:-/tmp/gpu_run}
 DATA=/tmp/gpu_tokens
 
-# The GPU model's card: 6 layers of d320 (10.1M parameters): int8 ONNX ~10.7 MB + float16
-# safetensors ~20 MB + dictionary and tokenizer ~1.8 MB stays under models/default's 40 MB, and a
-# keystroke (5 beams x 4 tokens) stays in single-digit milliseconds on 2 cores. The 19.9M-token
-# corpus is seen about 16 times, hence dropout.
-MODEL_ARGS=(--n-layer 6 --n-embd 320 --n-head 5 --block-size 128 --n-positions 256 --dropout 0.1)
-OPT_ARGS=(--batch-size 512 --lr 2e-3 --min-lr 1e-4 --warmup-steps 300 --max-tokens 320000000
-          --eval-interval 250 --eval-tokens 0 --save-interval-s 60)
+. scripts/gpu_card.sh   # GPU_MODEL_ARGS, GPU_OPT_ARGS: the model's card
 
 mkdir -p "$OUT" "$DATA" "$RUN"
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
@@ -46,7 +40,7 @@ grep -q "^PASS: train_cuda_bf16_compile" "$OUT/tests.log" && COMPILE=(--compile)
 
 # 2. Training in the background; the CPU suites under this PyTorch beside it (other cores).
 $PYTHON python/train.py --data "$DATA" --out "$RUN" --device "${DEVICE:-cuda}" --dtype auto "${COMPILE[@]}" \
-    "${MODEL_ARGS[@]}" "${OPT_ARGS[@]}" --max-time "${TRAIN_MINUTES:-8}" --quiet ${TRAIN_EXTRA:-} >"$OUT/train.log" 2>&1 &
+    "${GPU_MODEL_ARGS[@]}" "${GPU_OPT_ARGS[@]}" --max-time "${TRAIN_MINUTES:-8}" --quiet ${TRAIN_EXTRA:-} >"$OUT/train.log" 2>&1 &
 TRAIN_PID=$!
 for t in test_model test_export test_train; do
     echo "== $t" >>"$OUT/tests.log"
