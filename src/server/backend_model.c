@@ -285,6 +285,13 @@ static void model_info(void *state, json_t *obj)
     json_object_set_new(obj, "dictionary", m->dict ? json_string(m->cfg.dictionary_path) : json_null());
     json_object_set_new(obj, "dictionary_words", json_integer(m->dict ? (json_int_t)ac_dict_size(m->dict) : 0));
     json_object_set_new(obj, "load_ms", json_real(m->load_ms));
+    ac_memory_stats ms = ac_model_memory(m->model);
+    json_t *mem = json_object();
+    json_object_set_new(mem, "kv_used_bytes", json_integer((json_int_t)ms.kv_used));
+    json_object_set_new(mem, "kv_free_bytes", json_integer((json_int_t)ms.kv_free));
+    json_object_set_new(mem, "scratch_bytes", json_integer((json_int_t)ms.scratch));
+    json_object_set_new(mem, "session_table_bytes", json_integer((json_int_t)ms.sessions));
+    json_object_set_new(obj, "engine_memory", mem);
     pthread_mutex_lock(&m->mu);
     json_object_set_new(obj, "sessions", json_integer(m->n_sessions));
     pthread_mutex_unlock(&m->mu);

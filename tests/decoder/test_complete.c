@@ -1,7 +1,7 @@
 /* Tests for ac_complete on the tiny fixture model (tests/fixtures/tiny, a random 2-layer GPT-2 with a
  * 40-merge tokenizer; `make fixtures` writes it): token healing, the cache (identical results, the
- * cost of a keystroke in prefilled tokens), the window cut, the correction hook, cancel and argument
- * errors. The model is random, so the tests assert properties and compare against the engine run
+ * cost of a keystroke in prefilled tokens), memory per cache, the window cut, the correction hook,
+ * cancel and argument errors. The model is random, so the tests assert properties and compare against the engine run
  * directly, never fixed strings.
  */
 #include "check.h"
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #define FIXTURE "tests/fixtures/tiny"
+#define AC__KV_BLOCK_POSITIONS 16 /* the engine's KV block (engine.h, "Memory") */
 
 static ac_model *model;
 static ac_bpe *bpe;
@@ -425,6 +426,58 @@ static void cli_complete(void)
     CHECKF(strstr(out, "--model") != NULL, "%.200s", out);
 }
 
+/* Memory: what a cache keeps between keystrokes is its context's KV blocks (ceil(tokens / 16) per
+ * context) and its tables; the beams' blocks, the forward scratch and the search's workspace are
+ * lent per call, so typing into more caches adds only their contexts, and typing again in the
+ * steady state allocates nothing. Asserted with the engine's accounting (ac_model_memory). */
+static void memory_per_cache_is_its_context(void)
+{
+    const char *text = "the cat sat on the mat and the dog ran after the cat";
+    ac_complete_params p = test_params();
+    p.beam_width = 8;
+    ac_complete_cache_params cp = ac_complete_cache_default_params();
+    cp.n_contexts = 2;
+    cp.max_beams = 8;
+    enum { N = 4 };
+    ac_complete_cache *caches[N] = {0};
+    ac_memory_stats st0 = ac_model_memory(model), after[N];
+    CHECK(st0.kv_used == 0);
+    size_t root_blocks = 0; /* blocks a cache's context holds */
+    for (int i = 0; i < N; i++) {
+        CHECK(ac_complete_cache_new(completer, &cp, &caches[i], err) == AC_OK);
+        ac_complete_result r;
+        for (size_t n = 1; n <= strlen(text); n++) {
+            CHECK(ac_complete(completer, caches[i], text, n, &p, &r, err) == AC_OK);
+            if (n == strlen(text))
+                root_blocks = (size_t)(r.timings.context_tokens + AC__KV_BLOCK_POSITIONS - 1) / AC__KV_BLOCK_POSITIONS;
+            ac_complete_result_free(&r);
+        }
+        after[i] = ac_model_memory(model);
+    }
+    const size_t B = st0.kv_block;
+    CHECKF(root_blocks >= 2, "the text is %zu blocks long: too short to mean anything", root_blocks);
+    CHECKF(after[N - 1].kv_used == N * root_blocks * B, "%d caches hold %zu KV blocks, want %zu (their contexts)", N,
+           after[N - 1].kv_used / B, N * root_blocks);
+    size_t made0 = after[0].kv_used + after[0].kv_free, made = after[N - 1].kv_used + after[N - 1].kv_free;
+    CHECKF(made - made0 <= (N - 1) * root_blocks * B,
+           "caches 2..%d made %zu blocks, more than their contexts' %zu: the beams' blocks were not shared", N,
+           (made - made0) / B, (N - 1) * root_blocks);
+    CHECKF(after[N - 1].n_scratch == 1 && after[N - 1].scratch == after[0].scratch,
+           "%d forward scratch buffers (%zu bytes) for one thread", after[N - 1].n_scratch, after[N - 1].scratch);
+    /* the steady state: the same typing again, from an emptied cache, allocates no block or scratch */
+    ac_complete_cache_clear(caches[0]);
+    ac_complete_result r;
+    for (size_t n = 1; n <= strlen(text); n++) {
+        CHECK(ac_complete(completer, caches[0], text, n, &p, &r, err) == AC_OK);
+        ac_complete_result_free(&r);
+    }
+    ac_memory_stats again = ac_model_memory(model);
+    CHECK(again.kv_used + again.kv_free == made && again.scratch == after[N - 1].scratch);
+    for (int i = 0; i < N; i++)
+        ac_complete_cache_free(caches[i]);
+    CHECK(ac_model_memory(model).kv_used == 0 && ac_model_memory(model).sessions == 0);
+}
+
 int main(void)
 {
     ac_model_params mp = ac_model_default_params();
@@ -437,6 +490,7 @@ int main(void)
     RUN(healing_matches_the_engine);
     RUN(healing_inside_a_utf8_character);
     RUN(cache_reuse_is_identical_and_cheap);
+    RUN(memory_per_cache_is_its_context);
     RUN(long_context_keeps_a_stable_tail);
     RUN(correction_hook_continues_the_fixed_text);
     RUN(after_text_is_not_repeated);

@@ -1,5 +1,6 @@
 /* test_session.c: sessions on the tiny fixture: the KV cache against full recomputation, fork,
- * rewind, batched decode, thread counts, block accounting, limits and bad arguments.
+ * rewind, batched decode, thread counts, block accounting, the model's pool shared by families,
+ * limits and bad arguments.
  *
  * "Fresh" below means a new session fed the same tokens in one prefill; every cached path must give
  * the same logits (bitwise, as the engine promises; checked within TOL_SAME).
@@ -401,6 +402,66 @@ static void logits_helpers(void)
     CHECK(isfinite(big[0]) && big[0] < 0 && big[0] > -1);
 }
 
+/* One family's beam search: a root over 20 tokens (blocks 0 full, 1 partly), 4 forks decoding 3
+ * tokens each in batches (each fork copies block 1), then the forks freed. Returns the root. */
+static ac_session *family_with_beams(unsigned seed)
+{
+    char err[AC_ERR_SIZE];
+    int32_t ids[20], tok[4];
+    make_ids(ids, 20, seed);
+    ac_session *root, *beams[4];
+    CHECK(ac_session_new(model_f32, NULL, &root, err) == AC_OK);
+    CHECK(ac_session_prefill(root, ids, 20, NULL, NULL, 0, err) == AC_OK);
+    for (int i = 0; i < 4; i++)
+        CHECK(ac_session_fork(root, &beams[i], err) == AC_OK);
+    for (int step = 0; step < 3; step++) {
+        make_ids(tok, 4, seed + 100 + step);
+        CHECK(ac_session_decode_batch(beams, tok, 4, NULL, NULL, err) == AC_OK);
+    }
+    for (int i = 0; i < 4; i++)
+        ac_session_free(beams[i]);
+    return root;
+}
+
+/* The pool: the blocks a family's forks copy go back to it and serve the next family, so what
+ * stays per family is its root's blocks; one thread's forward passes share one scratch; nothing is
+ * allocated once the pool holds what the work needs; the accounting adds up and goes to zero. */
+static void pool_is_shared_by_families(void)
+{
+    ac_memory_stats st0 = ac_model_memory(model_f32);
+    CHECK(st0.kv_used == 0 && st0.sessions == 0); /* every earlier test freed its sessions */
+    CHECK(st0.weights == ac_model_weight_bytes(model_f32));
+    ac_dims d = ac_model_dims(model_f32);
+    CHECK(st0.kv_block == (size_t)d.n_layer * 2 * d.n_embd * AC__KV_BLOCK * sizeof(float));
+    const size_t B = st0.kv_block;
+
+    ac_session *a = family_with_beams(1);
+    ac_memory_stats st1 = ac_model_memory(model_f32);
+    CHECKF(st1.kv_used == 2 * B, "one root of 20 tokens holds %zu blocks, want 2", st1.kv_used / B);
+    CHECKF(st1.kv_used + st1.kv_free >= 6 * B, "the forks' copies went through the pool: %zu blocks made",
+           (st1.kv_used + st1.kv_free) / B);
+    ac_session *b = family_with_beams(2);
+    ac_memory_stats st2 = ac_model_memory(model_f32);
+    CHECKF(st2.kv_used == 4 * B, "two roots hold %zu blocks, want 4", st2.kv_used / B);
+    CHECKF(st2.kv_used + st2.kv_free <= st1.kv_used + st1.kv_free + 2 * B,
+           "a second family made %zu blocks, more than its root's 2: the first one's forks were not reused",
+           (st2.kv_used + st2.kv_free - st1.kv_used - st1.kv_free) / B);
+    CHECKF(st2.n_scratch == 1, "%d scratch buffers for one thread", st2.n_scratch);
+    /* the steady state: the same work again allocates nothing */
+    ac_session *c = family_with_beams(3);
+    ac_session_free(c);
+    ac_memory_stats st3 = ac_model_memory(model_f32);
+    CHECK(st3.kv_used + st3.kv_free == st2.kv_used + st2.kv_free && st3.scratch == st2.scratch);
+    /* a family's tables: n_seq_max * (n_ctx tokens + its blocks' pointers), a little more */
+    size_t per_family = 8 * ((size_t)d.n_ctx * sizeof(int32_t) + (size_t)(d.n_ctx + 15) / 16 * sizeof(void *) + 64) + 256;
+    CHECKF(st3.sessions > 0 && st3.sessions <= 2 * per_family, "two families' tables: %zu bytes (bound %zu)",
+           st3.sessions, 2 * per_family);
+    ac_session_free(a);
+    ac_session_free(b);
+    ac_memory_stats st4 = ac_model_memory(model_f32);
+    CHECK(st4.kv_used == 0 && st4.sessions == 0 && st4.kv_free == st3.kv_used + st3.kv_free);
+}
+
 int main(void)
 {
     char err[AC_ERR_SIZE];
@@ -424,6 +485,7 @@ int main(void)
     RUN(context_full_is_a_limit);
     RUN(bad_arguments_are_errors);
     RUN(logits_helpers);
+    RUN(pool_is_shared_by_families);
     ac_model_free(model_f32);
     ac_model_free(model_q8);
     return CHECK_EXIT_CODE();
