@@ -12,7 +12,7 @@
 #               (model_past.onnx), same thread count
 # and the ratios (bigger = C faster): ORT no-cache / C prefill, ORT no-cache / C decode (the target
 # is >= 10), ORT past / C decode. Medians over repetitions; compare only numbers from one run.
-# Options (environment): BENCH_MODELS="d256x4 d256x6 d512x8 gpt2-124m", BENCH_THREADS="1 2".
+# Options (environment): BENCH_MODELS="d320x6 d256x4 d512x8 gpt2-124m", BENCH_THREADS="1 2".
 # With models/default/model.onnx (or data/train/default exported by hand) and data/tokens/valid.bin,
 # also the perplexity of float32 and int8 over 50k held-out tokens (BENCH_PPL_MODEL=PATH picks the
 # model, BENCH_PPL_TOKENS the count).
@@ -20,7 +20,7 @@ set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 PY=${PYTHON:-/usr/bin/python3}
-MODELS=${BENCH_MODELS:-"d256x4 d256x6 d512x8 gpt2-124m"}
+MODELS=${BENCH_MODELS:-"d320x6 d256x4 d512x8 gpt2-124m"}
 THREADS=${BENCH_THREADS:-"1 2"}
 BIN=$BUILD/bench/bench_engine
 out=$(mktemp)

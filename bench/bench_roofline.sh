@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench_roofline.sh: the roofline report (a report, not a test): this machine's memory bandwidth and
 # peak multiply-add rate (bench_roofline --machine), and, for GPT-2-124M-shaped and default-model-
-# shaped random models (bench/make_models.py via bench/lib.sh: gpt2-124m, d256x4 = the default
-# model's shape, d256x6),
+# shaped random models (bench/make_models.py via bench/lib.sh: gpt2-124m, d320x6 = the default
+# model's shape, d256x4 = the CPU recipe's),
 # the share of those limits the engine reaches, beside ONNX Runtime (onnxruntime-node) on the same
 # model.onnx with the same thread count, all in one run:
 #   decoding   one token with the KV cache after a 128-token prompt: bytes of weights read per token
@@ -14,12 +14,12 @@
 # (OpenBLAS's sgemm beside our float32 kernel: bench_roofline with no arguments, which make bench
 # runs too.) The machines are shared and noisy:
 # every share is against limits measured in the same run, just before the models of that thread
-# count. Options (environment): ROOFLINE_MODELS="gpt2-124m d256x4 d256x6", ROOFLINE_THREADS="1 2".
+# count. Options (environment): ROOFLINE_MODELS="gpt2-124m d320x6 d256x4", ROOFLINE_THREADS="1 2".
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 PY=${PYTHON:-/usr/bin/python3}
-MODELS=${ROOFLINE_MODELS:-"gpt2-124m d256x4 d256x6"}
+MODELS=${ROOFLINE_MODELS:-"gpt2-124m d320x6 d256x4"}
 THREADS=${ROOFLINE_THREADS:-"1 2"}
 BIN=$BUILD/bench/bench_roofline
 out=$(mktemp)
