@@ -27,7 +27,7 @@ static const char *const sets[][3] = {
     {"advice", "advise", NULL},    {"advise", "advice", NULL},
     {"quite", "quiet", NULL},      {"quiet", "quite", NULL},
     {"weather", "whether", NULL},  {"whether", "weather", NULL},
-    {"wether", "whether", "weather"}, /* one way: a ram, once in the corpus; the model can't tell it */
+    {"wether", "whether", "weather"}, /* one way: the ram is rare (once in the corpus) */
     {"principal", "principle", NULL}, {"principle", "principal", NULL},
     {"complement", "compliment", NULL}, {"compliment", "complement", NULL},
     {"stationary", "stationery", NULL}, {"stationery", "stationary", NULL},

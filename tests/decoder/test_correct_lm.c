@@ -201,9 +201,10 @@ static void fix_handed_to_the_decoder(void)
 }
 
 /* "wether" is a dictionary word (a castrated ram, once in the training corpus), so only its confusion
- * set (src/corrector/confusables.c: whether, weather) lets the default model fix it in context. The
- * model cannot tell the sheep: it puts "weather" in every sheep sentence tried ("The farmer sold a
- * wether and two ewes"), so no such sentence is asserted here. */
+ * set (src/corrector/confusables.c: whether, weather) lets the default model fix it in context, and
+ * the model must leave the ram alone where the sentence says so. Model-dependent by design: the
+ * 6x320 default keeps 4 of 5 sheep sentences tried ("The weather grazed in the field" is its
+ * mistake); the earlier 4x256 one turned all 5 into "weather". */
 static void default_model_wether(void)
 {
     const char *dir = "models/default", *dict_path = "models/default/dictionary.tsv";
@@ -227,6 +228,8 @@ static void default_model_wether(void)
         {"The wether is nice today", "weather"},
         {"I don't know whether to go", NULL},
         {"The weather is nice today", NULL},
+        {"The farmer sold a wether and two ewes at the market", NULL},
+        {"The flock had three rams, a wether and ten ewes", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ac_correction fix[4];
