@@ -38,6 +38,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
 STOP_WORD, STOP_PHRASE, STOP_LINE = 0, 1, 2
+WORD_BEFORE, WORD_IN, WORD_END = 0, 1, 2   # the word states of text.c (enum ac__word_state)
 STOP_NAMES = {"word": STOP_WORD, "phrase": STOP_PHRASE, "line": STOP_LINE}
 
 
@@ -233,7 +234,7 @@ def has_word_char(s):
     return False
 
 
-def stop_scan(stop, started, s):
+def stop_scan(stop, state, s):
     """ac__stop_scan: (bytes kept when the rule stops inside s, or -1; the word state after)."""
     i = 0
     while i < len(s):
@@ -241,24 +242,23 @@ def stop_scan(stop, started, s):
         word = is_word_cp(cp)
         newline = cp in (10, 13)
         if stop == STOP_WORD:
-            if word:
-                started = True
-            elif started or newline:
-                return i, started
+            # at the typed word's end only a space leads on (to the next word)
+            if not word and (newline or state == WORD_IN or (state == WORD_END and cp != 32)):
+                return i, state
         elif stop == STOP_PHRASE:
             if newline:
-                return i, started
+                return i, state
             if cp in _PHRASE_MARKS:
-                return i + k, started
-            if word:
-                started = True
+                return i + k, state
         else:
             if newline:
-                return i, started
-            if word:
-                started = True
+                return i, state
+        if word:
+            state = WORD_IN
+        elif state == WORD_END:
+            state = WORD_BEFORE
         i += k
-    return -1, started
+    return -1, state
 
 
 def utf8_incomplete_tail(s):
@@ -367,18 +367,18 @@ class DecoderVocab:
             if not special[t]:
                 control[t] = any((c < 0x20 and c not in (9, 10, 13)) or c == 0x7F for c in b)
         self.special, self.control = special, control
-        self.stop_at = np.full((2, n_vocab), -1, np.int32)     # [started][token]
+        self.stop_at = np.full((3, n_vocab), -1, np.int32)     # [word state][token]
         self.sets_started = np.zeros(n_vocab, bool)
         for t in range(n_vocab):
             if special[t]:
                 continue
-            for s in (0, 1):
-                self.stop_at[s, t] = stop_scan(stop, bool(s), self.bytes[t])[0]
+            for s in (WORD_BEFORE, WORD_IN, WORD_END):
+                self.stop_at[s, t] = stop_scan(stop, s, self.bytes[t])[0]
             self.sets_started[t] = has_word_char(self.bytes[t])
         ids = np.arange(n_vocab)
         is_eos = ids == self.eos
         self.gen = (~special & ~control) | is_eos                # a free step may generate these
-        self.stop_mask = [(self.stop_at[s] == 0) | is_eos for s in (0, 1)]
+        self.stop_mask = [(self.stop_at[s] == 0) | is_eos for s in (WORD_BEFORE, WORD_IN, WORD_END)]
         self.max_len = max(len(b) for b in self.bytes)
         order = sorted((self.bytes[t], t) for t in range(n_vocab) if not special[t])
         self.sorted_bytes = [b for b, _ in order]
@@ -504,7 +504,8 @@ class Completer:
                 best = max(best, self._normalise(b["sum"], n))
             return best
 
-        beams = [{"sum": 0.0, "n_tok": 0, "rem": len(required), "started": started, "text": b"", "toks": ()}]
+        beams = [{"sum": 0.0, "n_tok": 0, "rem": len(required), "word": WORD_END if started else WORD_BEFORE,
+                  "text": b"", "toks": ()}]
         rows = [self.logp(ctx)]
         for step in range(p.max_tokens):
             cands = []     # (sum, beam, tok, skip, stop)
@@ -515,7 +516,7 @@ class Completer:
             for csum, bi, tok, skip, stop in cands:
                 b = beams[bi]
                 text = b["text"]
-                st = b["started"]
+                st = b["word"]
                 if tok >= 0:
                     tb = v.bytes[tok]
                     add = max(len(tb) - skip, 0)
@@ -523,10 +524,12 @@ class Completer:
                         add = stop
                     piece = tb[skip:skip + add]
                     text = text + piece
-                    if stop < 0 and skip == 0 and v.sets_started[tok]:
-                        st = True
-                    elif stop < 0 and add > 0:
-                        st = st or has_word_char(piece)
+                    if stop < 0 and add > 0:
+                        has_word = v.sets_started[tok] if skip == 0 else has_word_char(piece)
+                        if has_word:
+                            st = WORD_IN
+                        elif st == WORD_END:
+                            st = WORD_BEFORE
                 if len(text) > len(b["text"]) and not utf8_viable(pending, text):
                     continue
                 if stop >= 0:
@@ -537,7 +540,7 @@ class Completer:
                 rem = b["rem"] - skip if skip > 0 else b["rem"]
                 if any(n["rem"] == rem and n["text"] == text for n in nxt):
                     continue
-                nb = {"sum": csum, "n_tok": b["n_tok"] + 1, "rem": rem, "started": st, "text": text,
+                nb = {"sum": csum, "n_tok": b["n_tok"] + 1, "rem": rem, "word": st, "text": text,
                       "toks": b["toks"] + (tok,)}
                 reach = reachable(nb)
                 if reach < p.min_score or reach < floor():
@@ -590,7 +593,7 @@ class Completer:
                     first = 1
                     while first < len(after) and first < 4 and after[first] & 0xC0 == 0x80:
                         first += 1
-                    if stop_scan(p.stop, b["started"], after[:first])[0] == 0:
+                    if stop_scan(p.stop, b["word"], after[:first])[0] == 0:
                         continue
                 if La[j] > -math.inf:
                     picked.append(t)
@@ -600,11 +603,11 @@ class Completer:
                 tb = v.bytes[t]
                 stop = -1
                 if len(tb) > rem:
-                    stop = stop_scan(p.stop, b["started"], tb[rem:])[0]
+                    stop = stop_scan(p.stop, b["word"], tb[rem:])[0]
                 cands.append((b["sum"] + (float(L[t]) - lse), bi, t, min(len(tb), rem), stop))
             return
         # free step: log-softmax over every token the model may generate
-        s = 1 if b["started"] else 0
+        s = b["word"]
         gen = v.gen
         m = float(L[gen].max())
         e = np.exp(L - m)

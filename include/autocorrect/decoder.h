@@ -21,7 +21,8 @@
  *     ac_complete_cache_free(cache); ac_completer_free(c);
  *
  * What a completion is. The text that would follow the cursor: for "The quick bro" it is "wn"
- * (mid-word, every completion extends the typed letters), for "The quick " it is "brown". Its score
+ * (mid-word, a completion extends the typed letters, or with the word stop rule may be a space and
+ * the next word when the model takes them for a whole word), for "The quick " it is "brown". Its score
  * is a length-normalised log-probability, sum(log p) / n_tokens^length_penalty, where the log
  * p of the first tokens (those that must reproduce the typed characters, see "token healing"
  * below) is renormalised over the tokens consistent with those characters, so the score estimates
@@ -32,8 +33,10 @@
  * completion is valid UTF-8 together with the typed text, and holds no control character but tab
  * and newline.
  *
- * Stop rules (one per request): AC_STOP_WORD ends a completion where the current (or, after a
- * space, the next) word ends; AC_STOP_PHRASE ends it after a clause or sentence mark . , ; : ! ?
+ * Stop rules (one per request): AC_STOP_WORD ends a completion where a word ends: the word being
+ * typed, or, after a typed space, the next word; when the text ends in a word, a completion may also
+ * be a space and the whole next word (" States" after "the United"), but no other character leads
+ * it on from there (no ", the"). AC_STOP_PHRASE ends it after a clause or sentence mark . , ; : ! ?
  * (kept) or before a newline; AC_STOP_LINE before a newline. End of text ends all three; so does
  * max_tokens, which returns what was decoded so far. A word character is a Unicode letter, mark,
  * number, '_' or an apostrophe (' or U+2019); a byte sequence split across tokens counts as a letter.
@@ -90,7 +93,7 @@ typedef struct ac_complete_cache ac_complete_cache;
 
 /* Where a completion ends. Append-only. */
 enum ac_stop {
-    AC_STOP_WORD = 0,    /* at the end of the word being typed (or of the next word) */
+    AC_STOP_WORD = 0,    /* at the end of the word being typed, or of the next word */
     AC_STOP_PHRASE = 1,  /* after . , ; : ! ? (kept), or before a newline */
     AC_STOP_LINE = 2,    /* before a newline */
 };

@@ -18,6 +18,9 @@
  *     stop rule cuts inside the token is a finished hypothesis (its text up to the cut); the rest,
  *     best first by total log-probability (every beam has decoded the same number of tokens), fill
  *     the next step's beam_width beams, skipping texts a better beam already holds.
+ *   - Each beam carries the word rule's state (enum ac__word_state). When the typed text ends in a
+ *     word, a beam that has added nothing is at that word's end: a word character goes on with it,
+ *     a space opens the next word (" States" after "the United"), and anything else stops there.
  *   - A proposal whose text can no longer be valid UTF-8 is dropped.
  *   - A finished hypothesis scores sum(log p) / n_tokens^length_penalty (the stop event counts as
  *     a token). Its text is trimmed to whole UTF-8 characters and passed through the after-cursor
@@ -37,7 +40,7 @@ typedef struct beam {
     double sum;         /* total log-probability of its tokens */
     int n_tok;          /* tokens decoded */
     int rem;            /* bytes of the required prefix still to reproduce */
-    int started;        /* word state for the stop rules */
+    int word;           /* word state for the stop rules (enum ac__word_state) */
     int len;            /* completion bytes in text */
     char *text;         /* [text_cap] the completion so far (bytes after the typed text) */
 } beam;
@@ -284,7 +287,7 @@ static void propose(search *q, int bi, const float *L, int *nc)
                 size_t first = 1;
                 while (first < len - (size_t)b->rem && first < 4 && ((unsigned char)after[first] & 0xc0) == 0x80)
                     first++;
-                int st = b->started;
+                int st = b->word;
                 if (ac__stop_scan(p->stop, &st, after, first) == 0)
                     continue;
             }
@@ -301,7 +304,7 @@ static void propose(search *q, int bi, const float *L, int *nc)
             c->skip = (int)len < b->rem ? (int)len : b->rem;
             c->stop = -1;
             if ((int)len > b->rem) {
-                int st = b->started;
+                int st = b->word;
                 c->stop = ac__stop_scan(p->stop, &st, tb + b->rem, len - (size_t)b->rem);
             }
         }
@@ -310,7 +313,7 @@ static void propose(search *q, int bi, const float *L, int *nc)
 
     /* Free step: log-softmax over every token the model may generate (end of text included; no
      * control characters). */
-    const int16_t *stop_at = v->stop_at[p->stop][b->started ? 1 : 0];
+    const int16_t *stop_at = v->stop_at[p->stop][b->word];
     float m = -INFINITY;
     for (int t = 0; t < v->n_vocab; t++)
         if (((!v->special[t] && !v->control[t]) || t == v->eos) && L[t] > m)
@@ -418,7 +421,9 @@ int ac__beam_search(const ac__vocab *v, const ac__scorer *sc, ac__beam_scratch *
     root->sum = 0;
     root->n_tok = 0;
     root->rem = (int)p->required_len;
-    root->started = p->started;
+    /* The typed word's end: its state holds while the first tokens reproduce the typed bytes (they
+     * add nothing), so it applies to whatever comes after them. */
+    root->word = p->started ? AC__WORD_END : AC__WORD_BEFORE;
     root->len = 0;
     int n_cur = 1;
     if (logits0 != s->logits)
@@ -439,7 +444,7 @@ int ac__beam_search(const ac__vocab *v, const ac__scorer *sc, ac__beam_scratch *
             const beam *b = &s->cur[c->beam];
             int len = b->len;
             memcpy(s->tmp, b->text, (size_t)len);
-            int started = b->started;
+            int word = b->word;
             if (c->tok >= 0) {
                 size_t tl;
                 const char *tb = ac__vocab_bytes(v, c->tok, &tl);
@@ -449,10 +454,17 @@ int ac__beam_search(const ac__vocab *v, const ac__scorer *sc, ac__beam_scratch *
                 if (c->stop >= 0 && c->stop < add)
                     add = c->stop;
                 memcpy(s->tmp + len, tb + c->skip, (size_t)add);
-                if (c->stop < 0 && c->skip == 0 && v->sets_started[c->tok])
-                    started = 1;
-                else if (c->stop < 0 && add > 0)
-                    started = started || ac__has_word_char(s->tmp + len, (size_t)add);
+                if (c->stop < 0 && add > 0) {
+                    /* The state after the added bytes (the rule did not stop inside them): in a
+                     * word once they hold a word character; else, from the typed word's end, they
+                     * began with a space, so the next word has not begun yet. */
+                    int has_word = c->skip == 0 ? v->sets_started[c->tok]
+                                                : ac__has_word_char(s->tmp + len, (size_t)add);
+                    if (has_word)
+                        word = AC__WORD_IN;
+                    else if (word == AC__WORD_END)
+                        word = AC__WORD_BEFORE;
+                }
                 len += add;
             }
             /* Bytes that can never become valid UTF-8 (a byte token in the wrong place) end a beam. */
@@ -476,7 +488,7 @@ int ac__beam_search(const ac__vocab *v, const ac__scorer *sc, ac__beam_scratch *
             nb->sum = c->sum;
             nb->n_tok = b->n_tok + 1;
             nb->rem = rem;
-            nb->started = started;
+            nb->word = word;
             nb->len = len;
             memcpy(nb->text, s->tmp, (size_t)len);
             /* Hopeless beams go: they cannot reach the threshold or a full pool's last place. */

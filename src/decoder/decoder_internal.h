@@ -22,11 +22,22 @@
 /* 1 when the code point is a word character (letter, mark, number, '_', ' or U+2019). */
 int ac__is_word_cp(int32_t cp);
 
-/* Scans completion bytes s[0..n) under stop rule `stop`, starting in word state *started (1 when the
- * text so far ends inside a word, or a word of the completion has begun). Returns the number of
- * bytes the completion keeps when the rule stops inside s (0..n), or -1 when it does not stop; on
- * -1, *started is the state after s. Bytes that do not decode as UTF-8 count as word characters. */
-int ac__stop_scan(int stop, int *started, const char *s, size_t n);
+/* Where a completion stands with respect to words: the state of the word stop rule. */
+enum ac__word_state {
+    AC__WORD_BEFORE = 0,  /* no word begun: spaces and opening punctuation may lead the next word */
+    AC__WORD_IN = 1,      /* inside a word: any character but a word character ends it */
+    AC__WORD_END = 2,     /* the typed text ends in a word and the completion has added nothing yet:
+                           * a word character goes on with the typed word, a space opens the next
+                           * word (the state becomes AC__WORD_BEFORE), anything else ends it */
+};
+#define AC__N_WORD_STATE 3
+
+/* Scans completion bytes s[0..n) under stop rule `stop`, starting in word state *state (enum
+ * ac__word_state). Returns the number of bytes the completion keeps when the rule stops inside s
+ * (0..n), or -1 when it does not stop; on -1, *state is the state after s. Only the word rule reads
+ * the state (phrase and line stops only track it). Bytes that do not decode as UTF-8 count as word
+ * characters. */
+int ac__stop_scan(int stop, int *state, const char *s, size_t n);
 
 /* 1 when s[0..n) contains a word character. */
 int ac__has_word_char(const char *s, size_t n);
@@ -65,8 +76,8 @@ typedef struct ac__vocab {
     uint8_t *special;         /* [n_vocab] 1: never generated as text (eos is scored as a stop) */
     uint8_t *control;         /* [n_vocab] 1: holds a control byte (below 0x20 but tab, CR and LF, or
                                * DEL): matched when typed, never proposed freely */
-    int16_t *stop_at[AC__N_STOP][2];  /* [n_vocab] ac__stop_scan from the token's start, by rule and
-                                       * word state: bytes kept, or -1 (no stop inside the token) */
+    int16_t *stop_at[AC__N_STOP][AC__N_WORD_STATE];  /* [n_vocab] ac__stop_scan from the token's
+                                       * start, by rule and word state: bytes kept, or -1 (no stop) */
     uint8_t *sets_started;    /* [n_vocab] 1: the token contains a word character */
     int32_t *sorted;          /* [n_sorted] non-special tokens by bytes (memcmp, shorter first) */
     int n_sorted;
@@ -110,7 +121,8 @@ typedef struct ac__beam_params {
     float min_score;
     const char *required;     /* typed bytes the first tokens must reproduce (token healing), or NULL */
     size_t required_len;
-    int started;              /* the typed text ends inside a word */
+    int started;              /* the typed text ends inside a word: the search starts in word state
+                               * AC__WORD_END (after the required bytes), else AC__WORD_BEFORE */
     const char *pending;      /* the typed text's unfinished last UTF-8 character (0..3 bytes) */
     size_t pending_len;
     const char *after;        /* text after the cursor, for ac__after_rule */

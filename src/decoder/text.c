@@ -63,7 +63,7 @@ static int is_phrase_mark(int32_t cp)
     return cp == '.' || cp == ',' || cp == ';' || cp == ':' || cp == '!' || cp == '?';
 }
 
-int ac__stop_scan(int stop, int *started, const char *s, size_t n)
+int ac__stop_scan(int stop, int *state, const char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -74,10 +74,11 @@ int ac__stop_scan(int stop, int *started, const char *s, size_t n)
         switch (stop) {
         case AC_STOP_WORD:
             /* Before the word begins, spaces and opening punctuation may lead it (" brown",
-             * " \"Yes"); once it has begun, any other character ends it. A newline always ends. */
-            if (word)
-                *started = 1;
-            else if (*started || newline)
+             * " \"Yes"); once it has begun, any other character ends it. At the end of the typed
+             * word with nothing added, a space opens the next word (" States" after "the United")
+             * and any other character but a word one ends the completion there (no ", the"). A
+             * newline always ends. */
+            if (!word && (newline || *state == AC__WORD_IN || (*state == AC__WORD_END && cp != ' ')))
                 return (int)i;
             break;
         case AC_STOP_PHRASE:
@@ -85,16 +86,16 @@ int ac__stop_scan(int stop, int *started, const char *s, size_t n)
                 return (int)i;
             if (is_phrase_mark(cp))
                 return (int)(i + k);
-            if (word)
-                *started = 1;
             break;
         default: /* AC_STOP_LINE */
             if (newline)
                 return (int)i;
-            if (word)
-                *started = 1;
             break;
         }
+        if (word)
+            *state = AC__WORD_IN;
+        else if (*state == AC__WORD_END)
+            *state = AC__WORD_BEFORE;
         i += k;
     }
     return -1;

@@ -18,7 +18,7 @@ void ac__vocab_free(ac__vocab *v)
     free(v->special);
     free(v->control);
     for (int r = 0; r < AC__N_STOP; r++)
-        for (int s = 0; s < 2; s++)
+        for (int s = 0; s < AC__N_WORD_STATE; s++)
             free(v->stop_at[r][s]);
     free(v->sets_started);
     free(v->sorted);
@@ -71,7 +71,7 @@ int ac__vocab_init(ac__vocab *v, int n_vocab, ac__token_bytes_fn get, void *ctx,
     v->sorted = malloc(sizeof(int32_t) * (size_t)n_vocab);
     int ok = v->blob && v->off && v->special && v->control && v->sets_started && v->sorted;
     for (int r = 0; r < AC__N_STOP; r++)
-        for (int s = 0; s < 2; s++)
+        for (int s = 0; s < AC__N_WORD_STATE; s++)
             ok = ok && (v->stop_at[r][s] = malloc(sizeof(int16_t) * (size_t)n_vocab)) != NULL;
     if (!ok || total > UINT32_MAX) {
         ac__vocab_free(v);
@@ -105,9 +105,9 @@ int ac__vocab_init(ac__vocab *v, int n_vocab, ac__token_bytes_fn get, void *ctx,
         size_t len;
         const char *b = ac__vocab_bytes(v, t, &len);
         for (int r = 0; r < AC__N_STOP; r++)
-            for (int s = 0; s < 2; s++) {
-                int started = s;
-                v->stop_at[r][s][t] = (int16_t)(v->special[t] ? -1 : ac__stop_scan(r, &started, b, len));
+            for (int s = 0; s < AC__N_WORD_STATE; s++) {
+                int state = s;
+                v->stop_at[r][s][t] = (int16_t)(v->special[t] ? -1 : ac__stop_scan(r, &state, b, len));
             }
         v->sets_started[t] = (uint8_t)(!v->special[t] && ac__has_word_char(b, len));
     }

@@ -368,6 +368,7 @@ static void non_canonical_split_pays_its_probability(void)
     memcpy(table[CA], (entry[]){{T, .9}, {R, .05}, {RT, .05}, {0, 0}}, 4 * sizeof(entry));
     ac__beam_params p = healing_params(" car");
     p.max_tokens = 3;
+    p.beam_width = 4; /* " car" + " sat" (the next word, at the typed word's end) takes a place too */
     fake f = {0};
     ac_complete_result r;
     CHECK(run(&p, &f, &r) == AC_OK);
