@@ -10,11 +10,14 @@
  * keystrokes / characters. One cache serves a whole run, as a daemon's would.
  *
  *     build/bench/eval_keystrokes --model PATH [--tokenizer PATH] [--input FILE] [--limit N]
- *         [--max-chars N] [--beams N] [--max-tokens N] [--stop word,phrase,line] [--min-score X]
- *         [--threads N] [--shown 3,5] [--int8]
- * Defaults: --input data/corpus/valid_prose.txt, its first 100 lines, each cut at 200 characters (at a
- * space), the word and the phrase stop rules, 4 tokens, min_score -2.5 (the decoder's default), 5
- * beams, 1 thread. Prints a line and a JSON line per (stop rule, K). bench/eval_keystrokes.sh builds
+ *         [--skip N] [--max-chars N] [--beams N] [--max-tokens N] [--stop word,phrase,line] [--min-score X]
+ *         [--threads N] [--shown 3,5] [--int8] [--order score|saving]
+ * --order picks the decoder's order (ac_complete_params.order: saving, the decoder's default, or
+ * score; with saving, --beams above K gives it more completions to choose the K shown from).
+ * Defaults: --input data/corpus/valid_prose.txt, its first 100 lines (--skip N: after its first N
+ * non-empty lines, for a second slice), each cut at 200 characters (at a space), the word and the
+ * phrase stop rules, 4 tokens, min_score -2.5 (the decoder's default), 5 beams, order saving, 1
+ * thread. Prints a line and a JSON line per (stop rule, K). bench/eval_keystrokes.sh builds
  * and runs it.
  */
 #include "bench_complete_util.h"
@@ -55,7 +58,7 @@ int main(int argc, char **argv)
 {
     const char *model = NULL, *tokenizer = NULL, *input = "data/corpus/valid_prose.txt";
     const char *shown_list = "3,5", *stop_list = "word,phrase";
-    int limit = 100, max_chars = 200, beams = 5, threads = 1, int8 = 0;
+    int limit = 100, skip = 0, max_chars = 200, beams = 5, threads = 1, int8 = 0;
     ac_complete_params p = ac_complete_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -68,11 +71,17 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--tokenizer")) tokenizer = v;
         else if (!strcmp(a, "--input")) input = v;
         else if (!strcmp(a, "--limit")) limit = atoi(v);
+        else if (!strcmp(a, "--skip")) skip = atoi(v);
         else if (!strcmp(a, "--max-chars")) max_chars = atoi(v);
         else if (!strcmp(a, "--beams")) beams = atoi(v);
         else if (!strcmp(a, "--max-tokens")) p.max_tokens = atoi(v);
         else if (!strcmp(a, "--stop")) stop_list = v;
         else if (!strcmp(a, "--min-score")) p.min_score = strtof(v, NULL);
+        else if (!strcmp(a, "--order")) {
+            if (!strcmp(v, "score")) p.order = AC_ORDER_SCORE;
+            else if (!strcmp(v, "saving")) p.order = AC_ORDER_SAVING;
+            else goto usage;
+        }
         else if (!strcmp(a, "--threads")) threads = atoi(v);
         else if (!strcmp(a, "--shown")) shown_list = v;
         else goto usage;
@@ -119,8 +128,9 @@ int main(int argc, char **argv)
         s++;
     }
 
-    printf("eval_keystrokes: %s, model %s, tokenizer %s; %d tokens, min_score %g, beams max(K, %d)\n", input,
-           lm.model_path, lm.tokenizer_path, p.max_tokens, (double)p.min_score, beams);
+    printf("eval_keystrokes: %s, model %s, tokenizer %s; %d tokens, min_score %g, beams max(K, %d), order %s\n",
+           input, lm.model_path, lm.tokenizer_path, p.max_tokens, (double)p.min_score, beams,
+           p.order == AC_ORDER_SAVING ? "saving" : "score");
     for (int run = 0; run < n_stops * n_shown; run++) {
         int k = shown[run % n_shown];
         p.stop = stops[run / n_shown];
@@ -136,7 +146,7 @@ int main(int argc, char **argv)
             return 1;
         }
         ac__ks_stats st = {0};
-        long lines = 0;
+        long lines = 0, seen = 0;
         double t0 = ac_now();
         for (size_t pos = 0; pos < text_len && (limit <= 0 || lines < limit);) {
             const char *line = text + pos;
@@ -145,7 +155,7 @@ int main(int argc, char **argv)
             pos += len + 1;
             while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
                 len--;
-            if (len == 0)
+            if (len == 0 || seen++ < skip)
                 continue;
             if (max_chars > 0 && len > (size_t)max_chars) {
                 /* cut at the last space before max_chars characters (bytes here: close enough) */
@@ -184,8 +194,9 @@ int main(int argc, char **argv)
     free(text);
     return 0;
 usage:
-    fprintf(stderr, "usage: eval_keystrokes --model PATH [--tokenizer PATH] [--input FILE] [--limit N] [--max-chars N]\n"
+    fprintf(stderr, "usage: eval_keystrokes --model PATH [--tokenizer PATH] [--input FILE] [--limit N] [--skip N]\n"
+                    "       [--max-chars N]\n"
                     "       [--beams N] [--max-tokens N] [--stop word,phrase,line] [--min-score X] [--threads N]\n"
-                    "       [--shown 3,5] [--int8]\n(--model may be left out once models/default holds a model)\n");
+                    "       [--shown 3,5] [--int8] [--order score|saving]\n(--model may be left out once models/default holds a model)\n");
     return 2;
 }

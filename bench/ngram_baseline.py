@@ -396,13 +396,45 @@ class DecoderVocab:
 
 # ------------------------------------------------------------------ ac_complete (complete.c, beam.c)
 
+ORDER_SCORE, ORDER_SAVING = 0, 1   # enum ac_order
+
+
+def order_saving(pool, min_score, W):
+    """beam.c order_saving: up to W of the pooled [score, text, n_tok, sum] (best score first), in
+    the order that saves the most typing: hypothesis d weighs exp(sum), a completion c gains on d
+    the code points of c when c is a prefix of d and beats what the places above already gain."""
+    world = [h for h in pool if h[0] >= min_score]
+    prob = [math.exp(h[3]) for h in world]
+    chars = [count_chars(h[1]) for h in world]
+    got = [0] * len(world)
+    used = [False] * len(world)
+    out = []
+    while len(out) < min(W, len(world)):
+        best, best_v = -1, -1.0
+        for c in range(len(world)):
+            if used[c]:
+                continue
+            v = 0.0
+            for d in range(len(world)):
+                if world[d][1].startswith(world[c][1]) and chars[c] > got[d]:
+                    v += prob[d] * (chars[c] - got[d])
+            if v > best_v:
+                best, best_v = c, v
+        used[best] = True
+        for d in range(len(world)):
+            if world[d][1].startswith(world[best][1]) and chars[best] > got[d]:
+                got[d] = chars[best]
+        out.append(world[best])
+    return out
+
+
 class Params:
     """ac_complete_default_params (src/decoder/params.c)."""
 
     def __init__(self, beam_width=5, max_tokens=4, stop=STOP_PHRASE, length_penalty=1.0,
-                 min_score=-2.5):
+                 min_score=-2.5, order=ORDER_SAVING):
         self.beam_width, self.max_tokens, self.stop = beam_width, max_tokens, stop
-        self.length_penalty, self.min_score = length_penalty, min_score
+        self.length_penalty, self.min_score, self.order = length_penalty, min_score, order
 
 
 def _word_byte_at(s, last):
@@ -473,7 +505,7 @@ class Completer:
         v, p = self.v, self.p
         W = p.beam_width
         cap = 2 * W
-        pool = []          # [score, text, n_tok], best first
+        pool = []          # [score, text, n_tok, sum], best score first
 
         def floor():
             return pool[-1][0] if len(pool) == cap else -math.inf
@@ -495,7 +527,7 @@ class Completer:
                 at -= 1
             if at >= cap:
                 return
-            pool.insert(at, [score, text, n_tok])
+            pool.insert(at, [score, text, n_tok, s])
             del pool[cap:]
 
         def reachable(b):
@@ -556,8 +588,10 @@ class Completer:
                 beams = []
                 break
             rows = [self.logp(ctx + b["toks"]) for b in beams]
+        if p.order == ORDER_SAVING:
+            return [(h[1], h[0]) for h in order_saving(pool, p.min_score, W)]
         out = []
-        for score, text, _ in pool:
+        for score, text, _, _ in pool:
             if score < p.min_score or len(out) == W:
                 continue
             out.append((text, score))

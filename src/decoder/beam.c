@@ -25,6 +25,8 @@
  *   - A finished hypothesis scores sum(log p) / n_tokens^length_penalty (the stop event counts as
  *     a token). Its text is trimmed to whole UTF-8 characters and passed through the after-cursor
  *     rules before it enters the pool of the 2 * beam_width best distinct texts.
+ *   - The result is the pool's best beam_width by score, or, with AC_ORDER_SAVING, the pooled
+ *     completions that save the most typing (order_saving below).
  *   - A beam is dropped when even a perfect future (log p = 0 for every remaining token) could not
  *     lift its score to min_score or into a full pool; the search ends when no beam is left or after
  *     max_tokens tokens, whose beams enter the pool as they are (n_tokens = max_tokens).
@@ -47,6 +49,7 @@ typedef struct beam {
 
 typedef struct hyp {
     double score;       /* normalised */
+    double sum;         /* total log-probability (the saving order weighs hypotheses by exp(sum)) */
     int n_tok;
     int len;
     char *text;         /* [text_cap] */
@@ -211,6 +214,7 @@ static void pool_offer(search *q, const char *text, int len, double sum, int n_t
     int last = q->n_pool < q->cap_pool ? q->n_pool : q->cap_pool - 1;
     memmove(pool + at + 1, pool + at, sizeof(hyp) * (size_t)(last - at));
     spare.score = score;
+    spare.sum = sum;
     spare.n_tok = n_tok;
     spare.len = (int)n;
     memcpy(spare.text, text, n);
@@ -365,31 +369,103 @@ static int cancelled(const ac__beam_params *p)
     return p->cancel && __atomic_load_n(p->cancel, __ATOMIC_RELAXED) != 0;
 }
 
-/* Copies the pool's best (at most beam_width, at or above min_score) into out. */
+/* Code points in s[0..n) (a byte that does not start a character counts as one). */
+static int count_chars(const char *s, int n)
+{
+    int c = 0;
+    for (int i = 0; i < n; i++)
+        c += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return c;
+}
+
+/* AC_ORDER_SAVING: writes into pick[] the pool indices of up to beam_width completions in the
+ * order that saves the most typing, and returns how many. The pooled hypotheses (those at or above
+ * min_score) stand for what the user may go on to type, hypothesis d with probability exp(d.sum);
+ * a user accepts the longest shown completion that is a prefix of what they type, so the typing a
+ * set of shown completions saves is sum over d of exp(d.sum) * (code points of the longest shown
+ * completion that is a prefix of d's text). Greedily, each place goes to the completion that adds
+ * the most to that sum given the places above it (ties: the better score, as in the pool). The
+ * first completion is the one that alone saves the most; a completion that only extends a shown
+ * one ("States'" under "States") adds little and moves down; and since each choice depends only on
+ * those above it, the first K of a longer list are the best K of this rule for any K. */
+static int order_saving(const search *q, int *pick)
+{
+    const hyp *pool = q->s->pool;
+    int n = 0;
+    int idx[2 * AC_COMPLETE_MAX_BEAMS];           /* [n] the pool entries that may be shown */
+    double prob[2 * AC_COMPLETE_MAX_BEAMS];       /* [n] exp(sum) */
+    double got[2 * AC_COMPLETE_MAX_BEAMS];        /* [n] code points the chosen ones save on it */
+    int chars[2 * AC_COMPLETE_MAX_BEAMS], used[2 * AC_COMPLETE_MAX_BEAMS];
+    /* prefix[c][d]: completion c is a prefix of hypothesis d */
+    unsigned char prefix[2 * AC_COMPLETE_MAX_BEAMS][2 * AC_COMPLETE_MAX_BEAMS];
+    for (int i = 0; i < q->n_pool; i++) {
+        if (pool[i].score < q->p->min_score)
+            continue;
+        idx[n] = i;
+        prob[n] = exp(pool[i].sum);
+        got[n] = 0;
+        chars[n] = count_chars(pool[i].text, pool[i].len);
+        used[n] = 0;
+        n++;
+    }
+    for (int c = 0; c < n; c++)
+        for (int d = 0; d < n; d++) {
+            const hyp *hc = &pool[idx[c]], *hd = &pool[idx[d]];
+            prefix[c][d] = hc->len <= hd->len && memcmp(hc->text, hd->text, (size_t)hc->len) == 0;
+        }
+    int k = 0;
+    while (k < n && k < q->p->beam_width) {
+        int best = -1;
+        double best_v = -1;
+        for (int c = 0; c < n; c++) {
+            if (used[c])
+                continue;
+            double v = 0;
+            for (int d = 0; d < n; d++)
+                if (prefix[c][d] && chars[c] > got[d])
+                    v += prob[d] * (chars[c] - got[d]);
+            if (v > best_v) { /* strict: a tie keeps the earlier, better scored one */
+                best_v = v;
+                best = c;
+            }
+        }
+        used[best] = 1;
+        for (int d = 0; d < n; d++)
+            if (prefix[best][d] && chars[best] > got[d])
+                got[d] = chars[best];
+        pick[k++] = idx[best];
+    }
+    return k;
+}
+
+/* Copies the pool's best (at most beam_width, at or above min_score; in the request's order) into
+ * out. */
 static int finish(search *q, ac_complete_result *out, char *err)
 {
     const ac__beam_params *p = q->p;
-    size_t bytes = 0;
+    int pick[2 * AC_COMPLETE_MAX_BEAMS]; /* pool indices, in the order returned */
     int n = 0;
-    for (int i = 0; i < q->n_pool; i++) {
-        if (q->s->pool[i].score < p->min_score || n == p->beam_width) {
-            if (q->s->pool[i].score < p->min_score)
-                out->abstained++;
-            continue;
-        }
-        bytes += (size_t)q->s->pool[i].len + 1;
-        n++;
+    for (int i = 0; i < q->n_pool; i++)
+        if (q->s->pool[i].score < p->min_score)
+            out->abstained++;
+    if (p->order == AC_ORDER_SAVING) {
+        n = order_saving(q, pick);
+    } else {
+        for (int i = 0; i < q->n_pool && n < p->beam_width; i++)
+            if (q->s->pool[i].score >= p->min_score)
+                pick[n++] = i;
     }
     if (n == 0)
         return AC_OK;
+    size_t bytes = 0;
+    for (int i = 0; i < n; i++)
+        bytes += (size_t)q->s->pool[pick[i]].len + 1;
     out->store = malloc(bytes);
     if (!out->store)
         return ac__errorf(err, AC_E_NOMEM, "decoder: out of memory for %zu bytes of completions", bytes);
     char *w = out->store;
-    for (int i = 0; i < q->n_pool && out->n < n; i++) {
-        const hyp *h = &q->s->pool[i];
-        if (h->score < p->min_score)
-            continue;
+    for (int i = 0; i < n; i++) {
+        const hyp *h = &q->s->pool[pick[i]];
         ac_completion *c = &out->items[out->n++];
         memcpy(w, h->text, (size_t)h->len);
         w[h->len] = 0;
@@ -412,6 +488,8 @@ int ac__beam_search(const ac__vocab *v, const ac__scorer *sc, ac__beam_scratch *
                           AC_COMPLETE_MAX_TOKENS);
     if (p->stop < 0 || p->stop >= AC__N_STOP)
         return ac__errorf(err, AC_E_ARG, "decoder: unknown stop rule %d", p->stop);
+    if (p->order != AC_ORDER_SCORE && p->order != AC_ORDER_SAVING)
+        return ac__errorf(err, AC_E_ARG, "decoder: unknown order %d", p->order);
     if (p->required_len > (size_t)s->text_cap)
         return ac__errorf(err, AC_E_ARG, "decoder: %zu bytes to heal is over the limit", p->required_len);
     search q = {v, p, s, 0, 2 * p->beam_width};

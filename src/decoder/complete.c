@@ -352,6 +352,8 @@ static int check_params(const ac_completer *c, const ac_complete_cache *k, size_
         return ac__errorf(err, AC_E_ARG, "length_penalty %g is outside 0..4", (double)p->length_penalty);
     if (isnan(p->min_score))
         return ac__errorf(err, AC_E_ARG, "min_score is not a number");
+    if (p->order != AC_ORDER_SCORE && p->order != AC_ORDER_SAVING)
+        return ac__errorf(err, AC_E_ARG, "unknown order %d", p->order);
     if (p->deadline_ms < 0)
         return ac__errorf(err, AC_E_ARG, "deadline_ms %d is negative", p->deadline_ms);
     if (p->fix_text && (p->fix_start > p->fix_end || p->fix_end > before_len))
@@ -572,6 +574,7 @@ int ac_complete(ac_completer *c, ac_complete_cache *k, const char *before, size_
     bp.stop = p->stop;
     bp.length_penalty = p->length_penalty;
     bp.min_score = p->min_score;
+    bp.order = p->order;
     bp.required = required;
     bp.required_len = required_len;
     bp.started = ac__text_ends_in_word(text, len);

@@ -119,6 +119,7 @@ typedef struct ac__beam_params {
     int stop;                 /* enum ac_stop */
     float length_penalty;
     float min_score;
+    int order;                /* enum ac_order */
     const char *required;     /* typed bytes the first tokens must reproduce (token healing), or NULL */
     size_t required_len;
     int started;              /* the typed text ends inside a word: the search starts in word state

@@ -15,6 +15,7 @@ ac_complete_params ac_complete_default_params(void)
     p.length_penalty = 1.0f;
     p.min_score = -2.5f;
     p.deadline_ms = 0;
+    p.order = AC_ORDER_SAVING;
     return p;
 }
 

@@ -69,6 +69,7 @@ static void healing_mid_word_extends_the_word(void)
     const char *texts[] = {"the quick bro", "she sells sea sh", "the fox and the do", "in the mor", "the f"};
     ac_complete_params p = test_params();
     p.stop = AC_STOP_WORD;
+    p.order = AC_ORDER_SCORE; /* for the check that scores come best first */
     int total = 0, extend = 0;
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         ac_complete_result r;

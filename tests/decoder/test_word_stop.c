@@ -4,14 +4,11 @@
  * there. Mid-word typing (token healing) only extends the typed word, and the phrase and line rules
  * do not care about word states.
  *
- * The toy world (15 tokens, the bigram table, the fake scorer, run() and CHECK_ITEMS) is the one of
- * test_beam.c, reused by including that file with its main() renamed: it is a program of its own,
- * so its helpers cannot be linked, and copying them would fork them. Its tests are compiled here but
- * not run. Every expected answer below is worked out by hand from the table, as in test_beam.c.
+ * The toy world (15 tokens, the bigram table, the fake scorer, run() and CHECK_ITEMS) is
+ * toy_world.h, shared with test_beam.c. Every expected answer below is worked out by hand from the
+ * table, as in test_beam.c.
  */
-#define main test_beam_main
-#include "decoder/test_beam.c"
-#undef main
+#include "decoder/toy_world.h"
 
 /* table[row] = the listed (token, p) pairs. */
 #define ROW(row, ...) set_row((row), (entry[]){__VA_ARGS__}, (int)(sizeof((entry[]){__VA_ARGS__}) / sizeof(entry)))
@@ -222,23 +219,14 @@ static void phrase_and_line_unchanged(void)
 
 int main(void)
 {
-    char err[AC_ERR_SIZE];
-    if (ac__vocab_init(&vocab, N_TOK, toy_bytes, NULL, EOS, err) != AC_OK) {
-        printf("FAIL: vocab_init: %s\n", err);
+    if (toy_world_init())
         return 1;
-    }
-    scratch = ac__beam_scratch_new(&vocab, 8);
-    if (!scratch) {
-        printf("FAIL: scratch: out of memory\n");
-        return 1;
-    }
     RUN(scan_from_word_end);
     RUN(next_word_at_word_end);
     RUN(next_word_stops_at_its_end);
     RUN(punctuation_at_word_end_still_ends);
     RUN(mid_word_only_extends_the_typed_word);
     RUN(phrase_and_line_unchanged);
-    ac__beam_scratch_free(scratch);
-    ac__vocab_free(&vocab);
+    toy_world_free();
     return CHECK_EXIT_CODE();
 }
