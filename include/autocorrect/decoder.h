@@ -179,7 +179,7 @@ typedef struct ac_complete_timings {
 
 /* What ac_complete returns. Free it with ac_complete_result_free (also after an error). */
 typedef struct ac_complete_result {
-    ac_completion items[AC_COMPLETE_MAX_BEAMS];  /* [n], best first */
+    ac_completion items[AC_COMPLETE_MAX_BEAMS];  /* [n], in the request's order (params.order) */
     int n;
     int partial;           /* 1: the deadline cut the search short (items are the best found so far) */
     int abstained;         /* completions dropped for scoring below min_score */

@@ -69,7 +69,7 @@ struct ac__beam_scratch {
     float *logits;      /* [max_beams][n_vocab] the scorer's rows */
     int32_t *allowed;   /* [n_vocab] token healing's consistent tokens */
     beam *cur, *next;   /* [max_beams] each */
-    hyp *pool;          /* [2 * max_beams] finished, best first */
+    hyp *pool;          /* [2 * max_beams] finished, best score first */
     cand *cands;        /* [max_beams * (2 * max_beams + 1)] one step's proposals */
     char *tmp;          /* [text_cap] */
     int *src;           /* [max_beams] */
