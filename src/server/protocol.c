@@ -55,6 +55,19 @@ static int bad(const char **code, char *err, const char *fmt, const char *field)
     return ac__errorf(err, AC_E_ARG, fmt, field);
 }
 
+/* The text a request works on may not be longer than a request may be. A line or an HTTP body over
+ * max_line_bytes is refused before it is parsed, and a decoded string is never longer than its JSON,
+ * so this only fires for callers that hand over a parsed object of their own (and keeps the promise
+ * the workers rely on whoever the caller is; found by fuzz_protocol). */
+static int check_text_limit(const char *name, size_t len, const ac__limits *lim, const char **code, char *err)
+{
+    if (len <= lim->max_line_bytes)
+        return AC_OK;
+    *code = "too_large";
+    return ac__errorf(err, AC_E_LIMIT, "'%s' is %zu bytes, over the max_line_bytes limit of %zu", name, len,
+                      lim->max_line_bytes);
+}
+
 /* A string field into a malloc'ed copy. Missing: *out stays NULL (an error when required). */
 static int get_string(json_t *obj, const char *name, int required, char **out, size_t *len, const char **code,
                       char *err)
@@ -207,7 +220,8 @@ static int parse_fields(json_t *obj, const ac__limits *lim, ac_request *req, con
     switch (req->op) {
     case AC_OP_COMPLETE:
     case AC_OP_CORRECT: {
-        if ((rc = get_string(obj, "before", 1, &req->before, &req->before_len, code, err)))
+        if ((rc = get_string(obj, "before", 1, &req->before, &req->before_len, code, err)) ||
+            (rc = check_text_limit("before", req->before_len, lim, code, err)))
             return rc;
         if ((rc = get_string(obj, "after", 0, &req->after, &req->after_len, code, err)))
             return rc;
@@ -239,7 +253,8 @@ static int parse_fields(json_t *obj, const ac__limits *lim, ac_request *req, con
         break;
     }
     case AC_OP_TOPK:
-        if ((rc = get_string(obj, "before", 1, &req->before, &req->before_len, code, err)))
+        if ((rc = get_string(obj, "before", 1, &req->before, &req->before_len, code, err)) ||
+            (rc = check_text_limit("before", req->before_len, lim, code, err)))
             return rc;
         if ((rc = get_string(obj, "after", 0, &req->after, &req->after_len, code, err)))
             return rc;
