@@ -63,7 +63,7 @@ show() {
 }
 
 out=$("$AC" complete --socket "$sock" "$PROMPT" 2> "$tmp/err") || failed "autocorrect complete: $(cat "$tmp/err")"
-show "autocorrect complete \"$PROMPT\"" "completions, best first" "$out"
+show "autocorrect complete \"$PROMPT\"" "completions, most typing saved first" "$out"
 
 out=$(echo "$TYPO" | "$AC" correct --socket "$sock" 2> "$tmp/err") || failed "autocorrect correct: $(cat "$tmp/err")"
 [ -n "$out" ] || failed "autocorrect correct printed nothing"

@@ -76,7 +76,7 @@ function _autocorrect_why
     end
 end
 
-# Prints the completions of $argv[1] (the text before the cursor), best first; $argv[2]: the text
+# Prints the completions of $argv[1] (the text before the cursor), in the reply's order; $argv[2]: the text
 # after the cursor. Status as _autocorrect_cli's.
 function autocorrect_suggest
     set -l text $argv[1]

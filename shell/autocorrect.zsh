@@ -174,7 +174,8 @@ _autocorrect_json_string() {
   return 1
 }
 
-# reply = the "text" of each object in the reply's "completions" array, best first.
+# reply = the "text" of each object in the reply's "completions" array, in the reply's order (the
+# one expected to save the most typing first).
 _autocorrect_json_completions() {
   emulate -L zsh
   local line=$1 tail
@@ -382,8 +383,8 @@ _autocorrect_pre_redraw() {
   _autocorrect_maybe_request
 }
 
-# AUTOCORRECT_HISTORY=1: among the completions (best first), the first that agrees with the most
-# recent history line starting with the typed line; else the best. REPLY = the choice.
+# AUTOCORRECT_HISTORY=1: among the completions (in the reply's order), the first that agrees with the most
+# recent history line starting with the typed line; else the first. REPLY = the choice.
 _autocorrect_pick() {
   emulate -L zsh
   local line=$1; shift
