@@ -532,17 +532,9 @@ int ac__beam_search(const ac__vocab *v, const ac__scorer *sc, ac__beam_scratch *
                 if (c->stop >= 0 && c->stop < add)
                     add = c->stop;
                 memcpy(s->tmp + len, tb + c->skip, (size_t)add);
-                if (c->stop < 0 && add > 0) {
-                    /* The state after the added bytes (the rule did not stop inside them): in a
-                     * word once they hold a word character; else, from the typed word's end, they
-                     * began with a space, so the next word has not begun yet. */
-                    int has_word = c->skip == 0 ? v->sets_started[c->tok]
-                                                : ac__has_word_char(s->tmp + len, (size_t)add);
-                    if (has_word)
-                        word = AC__WORD_IN;
-                    else if (word == AC__WORD_END)
-                        word = AC__WORD_BEFORE;
-                }
+                if (c->stop < 0 && add > 0) /* the rule did not stop inside the added bytes */
+                    word = ac__word_state_after(word, c->skip == 0 ? v->sets_started[c->tok]
+                                                                   : ac__has_word_char(s->tmp + len, (size_t)add));
                 len += add;
             }
             /* Bytes that can never become valid UTF-8 (a byte token in the wrong place) end a beam. */

@@ -33,7 +33,6 @@ typedef struct workspace {
     struct workspace *next; /* the completer's idle list */
 } workspace;
 
-#define BPE_CACHE_BYTES (256u << 10) /* a request's text is a few hundred words at most */
 
 struct ac_completer {
     const ac_model *model;
@@ -153,7 +152,7 @@ static workspace *workspace_take(ac_completer *c, int max_beams)
         return NULL;
     w->max_beams = max_beams;
     w->scratch = ac__beam_scratch_new(&c->vocab, max_beams);
-    w->bpe_cache = ac_bpe_cache_new(BPE_CACHE_BYTES);
+    w->bpe_cache = ac_bpe_cache_new(AC__BPE_MEMO_BYTES);
     if (!w->scratch || !w->bpe_cache) {
         workspace_free(w);
         return NULL;

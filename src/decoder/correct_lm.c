@@ -16,6 +16,7 @@
  *   3. Each option's first token is read from those; for the rest, the options are forked from the
  *      root and decoded in lock-step batches (one weight read per step for all options).
  */
+#include "decoder/decoder_internal.h"
 #include "autocorrect/corrector.h"
 #include "autocorrect/engine.h"
 #include "autocorrect/tokenizer.h"
@@ -30,7 +31,6 @@
 #define CTX_BYTES_PER_POS 8      /* the context text kept is at most n_ctx * this many bytes */
 #define SCORER_CTX 256           /* positions the scorer's sessions hold at most (sizes its KV store) */
 #define MIN_CONTEXT_BYTES 48     /* context kept before a word, at least, when cutting at a sentence */
-#define BPE_CACHE_BYTES (256u << 10) /* the tokenizer's memo: a pass encodes a few sentences' words */
 
 struct ac_lm_scorer {
     const ac_model *model;
@@ -73,7 +73,7 @@ int ac_lm_scorer_new(const ac_model *model, const ac_bpe *bpe, ac_threadpool *tp
     s->n_ctx = dims.n_ctx < SCORER_CTX ? dims.n_ctx : SCORER_CTX;
     s->eot = ac_bpe_eot(bpe);
     s->ctx_valid_len = -1;
-    s->cache = ac_bpe_cache_new(BPE_CACHE_BYTES);
+    s->cache = ac_bpe_cache_new(AC__BPE_MEMO_BYTES);
     s->logits = malloc(sizeof *s->logits * (size_t)N_SEQ * (size_t)dims.n_vocab);
     s->ctx_logp = malloc(sizeof *s->ctx_logp * (size_t)dims.n_vocab);
     s->ctx_cap = (size_t)dims.n_ctx * CTX_BYTES_PER_POS + 8;

@@ -22,6 +22,10 @@
 /* 1 when the code point is a word character (letter, mark, number, '_', ' or U+2019). */
 int ac__is_word_cp(int32_t cp);
 
+/* The tokenizer's memo for one request or correction pass (ac_bpe_cache_new): a few hundred words
+ * at most are encoded at a time, so more would only hold memory. */
+#define AC__BPE_MEMO_BYTES (256u << 10)
+
 /* Where a completion stands with respect to words: the state of the word stop rule. */
 enum ac__word_state {
     AC__WORD_BEFORE = 0,  /* no word begun: spaces and opening punctuation may lead the next word */
@@ -31,6 +35,15 @@ enum ac__word_state {
                            * word (the state becomes AC__WORD_BEFORE), anything else ends it */
 };
 #define AC__N_WORD_STATE 3
+
+/* The word state after text that did not stop the rule: inside a word once it holds a word
+ * character; else, from the typed word's end, it began with a space, so no word has begun yet. */
+static inline int ac__word_state_after(int state, int has_word_char)
+{
+    if (has_word_char)
+        return AC__WORD_IN;
+    return state == AC__WORD_END ? AC__WORD_BEFORE : state;
+}
 
 /* Scans completion bytes s[0..n) under stop rule `stop`, starting in word state *state (enum
  * ac__word_state). Returns the number of bytes the completion keeps when the rule stops inside s

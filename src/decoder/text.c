@@ -92,10 +92,7 @@ int ac__stop_scan(int stop, int *state, const char *s, size_t n)
                 return (int)i;
             break;
         }
-        if (word)
-            *state = AC__WORD_IN;
-        else if (*state == AC__WORD_END)
-            *state = AC__WORD_BEFORE;
+        *state = ac__word_state_after(*state, word);
         i += k;
     }
     return -1;
