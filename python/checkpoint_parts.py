@@ -20,7 +20,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import GPT2Config, load_model, model_from_state_dict, save_checkpoint  # noqa: E402
+from model import GPT2Config, load_model, model_from_state_dict, save_checkpoint, trained_positions  # noqa: E402
 
 PART_FORMAT = "autocorrect-gpt2-part"
 PART_NAME = "part-%02d-of-%02d.pt"
@@ -31,6 +31,7 @@ def split_checkpoint(checkpoint, out_dir, max_bytes):
     about max_bytes of tensor data each into out_dir; returns the part paths. A single tensor larger
     than max_bytes gets a part of its own (and is over the limit: ValueError)."""
     model = load_model(checkpoint)
+    trained = trained_positions(checkpoint)
     sd = {k: v.detach().to(torch.float16).contiguous() for k, v in model.export_state_dict().items()}
     groups, current, size = [], {}, 0
     for name, t in sd.items():
@@ -49,14 +50,15 @@ def split_checkpoint(checkpoint, out_dir, max_bytes):
     for i, tensors in enumerate(groups):
         path = os.path.join(out_dir, PART_NAME % (i + 1, len(groups)))
         torch.save({"format": PART_FORMAT, "index": i, "count": len(groups),
-                    "config": model.config.to_dict(), "tensors": tensors}, path)
+                    "config": model.config.to_dict(), "trained_positions": trained, "tensors": tensors}, path)
         paths.append(path)
     return paths
 
 
 def join_parts(part_dir):
-    """The model (float32, eval mode) whose parts split_checkpoint wrote into part_dir. Raises
-    ValueError when a part is missing, repeated, from another split, or not a part at all."""
+    """(model, trained_positions): the model (float32, eval mode) whose parts split_checkpoint
+    wrote into part_dir, and the positions it was trained on (None when the parts do not say).
+    Raises ValueError when a part is missing, repeated, from another split, or not a part at all."""
     paths = sorted(glob.glob(os.path.join(part_dir, "part-*-of-*.pt")))
     if not paths:
         raise ValueError("%s: no part-NN-of-NN.pt files" % part_dir)
@@ -75,7 +77,8 @@ def join_parts(part_dir):
     sd = {}
     for d in parts:
         sd.update({k: v.to(torch.float32) for k, v in d["tensors"].items()})
-    return model_from_state_dict(sd, GPT2Config.from_dict(parts[0]["config"]))
+    return (model_from_state_dict(sd, GPT2Config.from_dict(parts[0]["config"])),
+            parts[0].get("trained_positions"))
 
 
 def main(argv=None):
@@ -94,7 +97,8 @@ def main(argv=None):
             for path in split_checkpoint(a.checkpoint, a.out_dir, int(a.max_mib * 1024 * 1024)):
                 print("%s  %.1f MiB" % (path, os.path.getsize(path) / 2 ** 20))
         else:
-            save_checkpoint(join_parts(a.part_dir), a.out)
+            model, trained = join_parts(a.part_dir)
+            save_checkpoint(model, a.out, extra={"trained_positions": trained} if trained else None)
             print(a.out)
     except (OSError, ValueError) as e:
         print("checkpoint_parts: %s" % e, file=sys.stderr)

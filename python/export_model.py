@@ -46,7 +46,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import load_model  # noqa: E402
+from model import load_model, trained_positions, with_positions  # noqa: E402
 from safetensors_io import safetensors_save  # noqa: E402
 
 OPSET_MIN, OPSET_MAX = 13, 17
@@ -339,9 +339,18 @@ def main(argv=None):
     ap.add_argument("--name", default="model.onnx", help="file name of the graph in --out")
     ap.add_argument("--safetensors-fp16", action="store_true",
                     help="also write the weights as float16 model.safetensors (for fine-tuning)")
+    ap.add_argument("--positions", type=int,
+                    help="keep only the first N position embeddings: the positions the model was "
+                         "trained on (default: what the checkpoint records of train.py's --block-size, "
+                         "else all of n_positions)")
     a = ap.parse_args(argv)
     try:
         model = load_model(a.checkpoint)
+        positions = a.positions or trained_positions(a.checkpoint)
+        if positions and positions < model.config.n_positions:
+            print("export_model: keeping the %d trained positions of %d" % (positions, model.config.n_positions),
+                  file=sys.stderr)
+        model = with_positions(model, positions or model.config.n_positions)
         os.makedirs(a.out, exist_ok=True)
         proto = export_onnx(model, opset=a.opset, fp16=a.fp16, int8=a.int8, past=a.past)
         save_onnx(proto, os.path.join(a.out, a.name))

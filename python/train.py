@@ -306,6 +306,9 @@ def main(argv=None):
         if master and os.path.exists(log_path):
             os.remove(log_path)  # a fresh run starts a fresh log
     optimizer = make_optimizer(model, a, device)
+    # The positions this model has been trained on: windows of --block-size tokens, whatever its
+    # n_positions. Checkpoints carry it so that export_model.py drops the untrained rest.
+    trained_positions = max(a.block_size, (state or {}).get("trained_positions") or 0)
     step, tokens, best_valid, train_seconds = 0, 0, float("inf"), 0.0
     gen = torch.Generator().manual_seed(a.seed + rank)
     if state is not None:
@@ -350,7 +353,8 @@ def main(argv=None):
         save_checkpoint(raw_model, tmp, extra={
             "optimizer": optimizer.state_dict(), "step": step, "tokens": tokens,
             "rng": gen.get_state(), "world": world,
-            "best_valid": best_valid, "train_seconds": train_seconds, "args": vars(a)})
+            "best_valid": best_valid, "train_seconds": train_seconds, "args": vars(a),
+            "trained_positions": trained_positions})
         os.replace(tmp, ckpt_path)  # atomic: an interrupted save never corrupts ckpt.pt
 
     def run_eval():
@@ -372,7 +376,8 @@ def main(argv=None):
                 f.write(json.dumps(row) + "\n")
             if vloss < best_valid:
                 best_valid = vloss
-                save_checkpoint(raw_model, os.path.join(a.out, "best.pt"))
+                save_checkpoint(raw_model, os.path.join(a.out, "best.pt"),
+                                extra={"trained_positions": trained_positions})
             plot_losses(log_path, os.path.join(a.out, "loss.png"))
             if not a.quiet:
                 sys.stderr.write("\n")

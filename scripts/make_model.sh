@@ -55,6 +55,9 @@ if [ "$RECIPE" = gpu ]; then
     $PYTHON python/train.py --data data/tokens --out $RUN_GPU --resume --device "${DEVICE:-cuda}" \
         "${GPU_MODEL_ARGS[@]}" "${GPU_OPT_ARGS[@]}" ${TRAIN_MINUTES:+--max-time $TRAIN_MINUTES}
     BEST=$RUN_GPU/best.pt
+    for ((i = 0; i < ${#GPU_MODEL_ARGS[@]} - 1; i++)); do
+        [ "${GPU_MODEL_ARGS[i]}" = --block-size ] && BLOCK_SIZE=${GPU_MODEL_ARGS[i + 1]}
+    done
 else
     $PYTHON python/train.py --data data/tokens --out $RUN --resume \
         --n-layer $N_LAYER --n-embd $N_EMBD --n-head $N_HEAD --block-size $BLOCK_SIZE \
@@ -69,8 +72,11 @@ else
     BEST=$RUN2/best.pt
 fi
 mkdir -p $OUT
-# int8 ONNX for the engine, and float16 safetensors beside it for `autocorrect adapt` to fine-tune from
-$PYTHON python/export_model.py --checkpoint $BEST --out $OUT --int8 --safetensors-fp16 --tokenizer $TOK
+# int8 ONNX for the engine, and float16 safetensors beside it for `autocorrect adapt` to fine-tune from.
+# Only the positions trained on (--block-size) are kept: the rows after them in a model made with
+# more n_positions were never trained (checkpoints from before session 4 do not record it).
+$PYTHON python/export_model.py --checkpoint $BEST --out $OUT --int8 --safetensors-fp16 --tokenizer $TOK \
+    --positions $BLOCK_SIZE
 make dictionary
 cp "$(dirname $BEST)/loss.png" docs/loss.png 2>/dev/null || true
 echo "make_model: wrote $OUT ($(du -sh $OUT | cut -f1))"

@@ -174,11 +174,29 @@ def main():
         import checkpoint_parts
         parts_dir = os.path.join(tmp, "parts")
         paths = checkpoint_parts.split_checkpoint(os.path.join(out, "best.pt"), parts_dir, 40000)
-        joined = checkpoint_parts.join_parts(parts_dir)
+        joined, joined_positions = checkpoint_parts.join_parts(parts_dir)
         ids = torch.tensor([[1, 2, 3, 4, 5]])
         diff = (joined(ids) - m(ids)).abs().max().item()
-        report("checkpoint_parts_roundtrip", len(paths) >= 2 and diff < 2e-2,
-               "%d parts, max logit difference %.4g" % (len(paths), diff))
+        report("checkpoint_parts_roundtrip", len(paths) >= 2 and diff < 2e-2 and joined_positions == 32,
+               "%d parts, max logit difference %.4g, trained positions %r" % (len(paths), diff, joined_positions))
+
+        # the positions trained on (--block-size 32 of n_positions 64) are in the checkpoints, and
+        # the export keeps only those: the rows after them were never trained
+        from model import trained_positions
+        recorded = [trained_positions(os.path.join(out, f)) for f in ("ckpt.pt", "best.pt")]
+        exported = {}
+        for name, extra in (("default", []), ("all", ["--positions", "64"]), ("too_many", ["--positions", "65"])):
+            dest = os.path.join(tmp, "export-" + name)
+            r = subprocess.run([sys.executable, os.path.join(ROOT, "python", "export_model.py"), "--checkpoint",
+                                os.path.join(out, "best.pt"), "--out", dest, "--tokenizer", data] + extra,
+                               capture_output=True, text=True, timeout=300)
+            cfg_path = os.path.join(dest, "config.json")
+            exported[name] = (r.returncode, json.load(open(cfg_path))["n_positions"]
+                              if r.returncode == 0 and os.path.exists(cfg_path) else r.stderr.strip()[-200:])
+        report("export_keeps_trained_positions",
+               recorded == [32, 32] and exported["default"] == (0, 32) and exported["all"] == (0, 64)
+               and exported["too_many"][0] != 0 and "65" in str(exported["too_many"][1]),
+               "recorded %r, exported %r" % (recorded, exported))
         os.remove(paths[0])
         try:
             checkpoint_parts.join_parts(parts_dir)
