@@ -103,7 +103,7 @@ void ac_config_default(ac_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->context_window = 128;
-    cfg->beam_width = 4;
+    cfg->beam_width = 5; /* what README "Quality" measured (bench/eval_keystrokes: max(shown, 5) beams) */
     cfg->quantization = true;
     cfg->threads = 0;
     cfg->workers = 2;
