@@ -9,9 +9,17 @@
  * otherwise it types the next character (one keystroke per Unicode character). Savings = 1 -
  * keystrokes / characters. One cache serves a whole run, as a daemon's would.
  *
+ * The input is in the corpus's format (docs/corpus.md): a paragraph a line, documents ended by a
+ * line holding exactly <|endoftext|>, which is not typed. With --context-bytes N the completer also
+ * sees what comes before the line in its document, as an editor plugin sends it (the Neovim
+ * plugin's context_bytes): at most N bytes, cut at the start of a line of text where one is in
+ * reach, else at a space (mid_text set when the cut is not the document's start); those bytes are
+ * not typed (the JSON line's context_bytes adds them up). Without it (0, the default) each line is
+ * typed as a text of its own. The model still sees at most its own window of that (decoder.h).
+ *
  *     build/bench/eval_keystrokes --model PATH [--tokenizer PATH] [--input FILE] [--limit N]
  *         [--skip N] [--max-chars N] [--beams N] [--max-tokens N] [--stop word,phrase,line] [--min-score X]
- *         [--threads N] [--shown 3,5] [--int8] [--order score|saving]
+ *         [--threads N] [--shown 3,5] [--int8] [--order score|saving] [--context-bytes N]
  * --order picks the decoder's order (ac_complete_params.order: saving, the decoder's default, or
  * score; with saving, --beams above K gives it more completions to choose the K shown from).
  * Defaults: --input data/corpus/valid_prose.txt, its first 100 lines (--skip N: after its first N
@@ -34,14 +42,19 @@ typedef struct suggester {
     ac_complete_result r;
     double ms;
     long partial;
+    char *text;            /* [cap] the context, then what has been typed of the line */
+    size_t context_len, cap;
 } suggester;
 
-static int suggest(void *ctx, const char *text, size_t len, int shown, const char **texts, size_t *lens, char *err)
+static int suggest(void *ctx, const char *typed, size_t len, int shown, const char **texts, size_t *lens, char *err)
 {
     suggester *s = ctx;
     ac_complete_result_free(&s->r);
+    if (s->context_len + len > s->cap)
+        return ac__errorf(err, AC_E_ARG, "a line of %zu bytes is longer than the buffer", len);
+    memcpy(s->text + s->context_len, typed, len);
     double t = ac_now();
-    int rc = ac_complete(s->c, s->cache, text, len, &s->p, &s->r, err);
+    int rc = ac_complete(s->c, s->cache, s->text, s->context_len + len, &s->p, &s->r, err);
     s->ms += (ac_now() - t) * 1000;
     if (rc)
         return rc;
@@ -54,11 +67,31 @@ static int suggest(void *ctx, const char *text, size_t len, int shown, const cha
     return n;
 }
 
+#define DOC_END "<|endoftext|>"
+
+/* Where a line's context starts: at most max_bytes before line_start, not before doc_start; at the
+ * start of a line of text (not a blank one) when one is in that range, else at a space or newline,
+ * as the daemon cuts (ac_config_context_start), so that no word is cut in two. */
+static size_t context_start(const char *text, size_t doc_start, size_t line_start, size_t max_bytes)
+{
+    if (max_bytes == 0)
+        return line_start;
+    if (line_start - doc_start <= max_bytes)
+        return doc_start;
+    size_t from = line_start - max_bytes;
+    for (size_t q = from; q + 1 < line_start; q++)
+        if (text[q] == '\n' && text[q + 1] != '\n')
+            return q + 1;
+    while (from < line_start && text[from] != ' ' && text[from] != '\n')
+        from++;
+    return from;
+}
+
 int main(int argc, char **argv)
 {
     const char *model = NULL, *tokenizer = NULL, *input = "data/corpus/valid_prose.txt";
     const char *shown_list = "3,5", *stop_list = "word,phrase";
-    int limit = 100, skip = 0, max_chars = 200, beams = 5, threads = 1, int8 = 0;
+    int limit = 100, skip = 0, max_chars = 200, beams = 5, threads = 1, int8 = 0, context_bytes = 0;
     ac_complete_params p = ac_complete_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -83,13 +116,14 @@ int main(int argc, char **argv)
             else goto usage;
         }
         else if (!strcmp(a, "--threads")) threads = atoi(v);
+        else if (!strcmp(a, "--context-bytes")) context_bytes = atoi(v);
         else if (!strcmp(a, "--shown")) shown_list = v;
         else goto usage;
         i++;
     }
     if (!model && bench_has_model("models/default"))
         model = "models/default";
-    if (!model || beams < 1 || beams > AC_COMPLETE_MAX_BEAMS)
+    if (!model || beams < 1 || beams > AC_COMPLETE_MAX_BEAMS || context_bytes < 0)
         goto usage;
     int stops[AC__N_STOP], n_stops = 0;
     for (const char *s = stop_list; *s && n_stops < AC__N_STOP;) {
@@ -128,13 +162,20 @@ int main(int argc, char **argv)
         s++;
     }
 
-    printf("eval_keystrokes: %s, model %s, tokenizer %s; %d tokens, min_score %g, beams max(K, %d), order %s\n",
+    printf("eval_keystrokes: %s, model %s, tokenizer %s; %d tokens, min_score %g, beams max(K, %d), order %s, "
+           "context %d bytes\n",
            input, lm.model_path, lm.tokenizer_path, p.max_tokens, (double)p.min_score, beams,
-           p.order == AC_ORDER_SAVING ? "saving" : "score");
+           p.order == AC_ORDER_SAVING ? "saving" : "score", context_bytes);
     for (int run = 0; run < n_stops * n_shown; run++) {
         int k = shown[run % n_shown];
         p.stop = stops[run / n_shown];
         suggester sg = {0};
+        sg.cap = (size_t)context_bytes + text_len;
+        sg.text = malloc(sg.cap + 1);
+        if (!sg.text) {
+            fprintf(stderr, "eval_keystrokes: out of memory\n");
+            return 1;
+        }
         sg.c = lm.completer;
         sg.p = p;
         sg.p.beam_width = k > beams ? k : beams;
@@ -147,16 +188,28 @@ int main(int argc, char **argv)
         }
         ac__ks_stats st = {0};
         long lines = 0, seen = 0;
+        size_t doc_start = 0; /* where the current document starts in text */
+        long context_total = 0;   /* bytes of context given, over all lines */
         double t0 = ac_now();
         for (size_t pos = 0; pos < text_len && (limit <= 0 || lines < limit);) {
             const char *line = text + pos;
             const char *nl = memchr(line, '\n', text_len - pos);
             size_t len = nl ? (size_t)(nl - line) : text_len - pos;
+            size_t line_start = pos;
             pos += len + 1;
+            if (len == sizeof DOC_END - 1 && !memcmp(line, DOC_END, len)) {
+                doc_start = pos < text_len ? pos : text_len;
+                continue;
+            }
             while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
                 len--;
             if (len == 0 || seen++ < skip)
                 continue;
+            size_t from = context_start(text, doc_start, line_start, (size_t)context_bytes);
+            sg.context_len = line_start - from;
+            context_total += (long)sg.context_len;
+            memcpy(sg.text, text + from, sg.context_len);
+            sg.p.mid_text = context_bytes > 0 && from > doc_start; /* without context: a text of its own */
             if (max_chars > 0 && len > (size_t)max_chars) {
                 /* cut at the last space before max_chars characters (bytes here: close enough) */
                 size_t cut = (size_t)max_chars;
@@ -183,12 +236,14 @@ int main(int argc, char **argv)
                st.requests ? 100.0 * (double)st.nonempty / (double)st.requests : 0.0,
                st.nonempty ? 100.0 * (double)st.accepts / (double)st.nonempty : 0.0, secs);
         printf("  {\"stop\":\"%s\",\"shown\":%d,\"lines\":%ld,\"chars\":%ld,\"keystrokes\":%ld,\"savings\":%.4f,\"accepts\":%ld,"
-               "\"accepted_chars\":%ld,\"requests\":%ld,\"nonempty\":%ld,\"ms_per_request\":%.3f,\"partial\":%ld}\n",
+               "\"accepted_chars\":%ld,\"requests\":%ld,\"nonempty\":%ld,\"ms_per_request\":%.3f,\"partial\":%ld,"
+               "\"context_bytes\":%ld}\n",
                ac_stop_name(p.stop), k, lines, st.chars, st.keystrokes, savings, st.accepts, st.accepted_chars, st.requests,
-               st.nonempty, st.requests ? sg.ms / (double)st.requests : 0.0, sg.partial);
+               st.nonempty, st.requests ? sg.ms / (double)st.requests : 0.0, sg.partial, context_total);
         fflush(stdout);
         ac_complete_result_free(&sg.r);
         ac_complete_cache_free(sg.cache);
+        free(sg.text);
     }
     bench_lm_free(&lm);
     free(text);
@@ -197,6 +252,6 @@ usage:
     fprintf(stderr, "usage: eval_keystrokes --model PATH [--tokenizer PATH] [--input FILE] [--limit N] [--skip N]\n"
                     "       [--max-chars N]\n"
                     "       [--beams N] [--max-tokens N] [--stop word,phrase,line] [--min-score X] [--threads N]\n"
-                    "       [--shown 3,5] [--int8] [--order score|saving]\n(--model may be left out once models/default holds a model)\n");
+                    "       [--shown 3,5] [--int8] [--order score|saving] [--context-bytes N]\n(--model may be left out once models/default holds a model)\n");
     return 2;
 }

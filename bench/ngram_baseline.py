@@ -710,14 +710,17 @@ def keystroke_sim(target, shown, suggest, st):
 
 
 def eval_lines(path, limit=0, max_chars=300):
-    """The lines bench/eval_keystrokes.c types: trailing CR and spaces trimmed, empty lines
-    skipped, each cut at the last space before max_chars bytes; at most `limit` (0: all)."""
+    """The lines bench/eval_keystrokes.c types: trailing CR and spaces trimmed, empty lines and
+    the corpus's document ends (<|endoftext|>) skipped, each cut at the last space before
+    max_chars bytes; at most `limit` (0: all)."""
     with open(path, "rb") as f:
         data = f.read()
     out = []
     for line in data.split(b"\n"):
         if limit > 0 and len(out) >= limit:
             break
+        if line == b"<|endoftext|>":
+            continue
         n = len(line)
         while n and line[n - 1] in (13, 32):
             n -= 1

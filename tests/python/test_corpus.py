@@ -244,7 +244,57 @@ def test_split_and_weights():
     report("weight_below_one_samples", abs(kept - 0.3) < 0.02, "kept %.3f" % kept)
 
 
+MAIL = """From: Ann <ann@example.org>
+To: list@example.org
+Subject: Re: the backup script
+Content-Type: text/plain; charset=us-ascii
+
+On Monday, Bob Smith wrote:
+> Has anyone got the backup script to run from cron? It never
+> starts for me.
+
+Yes, it runs fine here. I think the problem is that cron does not
+read your shell's startup files, so the path is different.
+
+    0 3 * * * /usr/local/bin/backup --all
+    # runs at three every night
+
+Try setting the full path at the top of the script and let us know
+how it goes. The details are at http://example.org/backup if you need them.
+
+Thanks for asking, by the way.
+--
+Ann, who should be asleep
+_______________________________________________
+List mailing list
+"""
+
+MAIL_HTML = """From: Ann <ann@example.org>
+Subject: hello
+Content-Type: text/html
+
+<p>Only an HTML body, which is not read at all.</p>
+"""
+
+
+def test_mail_eval():
+    import mail_eval
+    paragraphs = mail_eval.message_paragraphs(MAIL)
+    report("mail_keeps_the_senders_words",
+           paragraphs[:1] == ["Yes, it runs fine here. I think the problem is that cron does not read your "
+                              "shell's startup files, so the path is different."]
+           and "Thanks for asking, by the way." in paragraphs, repr(paragraphs))
+    report("mail_drops_quotes_and_attribution",
+           not any("Bob Smith" in p or "Has anyone" in p for p in paragraphs), repr(paragraphs))
+    report("mail_drops_indented_urls_signature_footer",
+           not any(w in p for p in paragraphs for w in ("cron\n", "backup --all", "example.org", "asleep", "List"))
+           and len(paragraphs) == 2, repr(paragraphs))
+    report("mail_without_plain_text_is_empty", mail_eval.message_paragraphs(MAIL_HTML) == [],
+           repr(mail_eval.message_paragraphs(MAIL_HTML)))
+
+
 def main():
+    test_mail_eval()
     test_html()
     test_roff()
     test_pod()

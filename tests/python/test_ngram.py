@@ -240,10 +240,10 @@ def eval_lines_like_c():
         p = os.path.join(tmp, "p.txt")
         long_line = ("word " * 70).strip()          # 349 bytes: cut at the last space before 300
         with open(p, "wb") as f:
-            f.write(b"first line  \r\n\n   \nsecond\n" + long_line.encode() + b"\nlast")
+            f.write(b"first line  \r\n\n   \n<|endoftext|>\nsecond\n" + long_line.encode() + b"\nlast")
         lines = nb.eval_lines(p, 0, 300)
         two = nb.eval_lines(p, 2, 300)
-    # "   " trims to nothing and is skipped, like the empty line
+    # "   " trims to nothing and is skipped, like the empty line and the document end
     want = [b"first line", b"second", long_line[:299].encode(), b"last"]
     return lines == want and two == want[:2], "%s" % [l[:20] for l in lines]
 
@@ -322,6 +322,40 @@ def ngram_completer_runs():
         "completions %s, savings %.2f" % (got[:3], st.savings())
 
 
+def eval_keystrokes_context():
+    # eval_keystrokes.c: the document ends are not typed, and --context-bytes changes what the
+    # model sees but not what is typed (the same lines and characters, other savings)
+    ks = os.path.join(ROOT, BUILD, "bench", "eval_keystrokes")
+    if not os.path.exists(ks):
+        return None, "no %s (make %s)" % (ks, os.path.relpath(ks, ROOT))
+    lines = ["the fox and the dog sleep in the sun.", "then the dog and the fox sleep.",
+             "we meet at noon in the sun.", "the shells sleep at noon."]
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        p = os.path.join(tmp, "docs.txt")
+        with open(p, "w") as f:
+            f.write(lines[0] + "\n\n" + lines[1] + "\n<|endoftext|>\n" + lines[2] + "\n\n" + lines[3] +
+                    "\n<|endoftext|>\n")
+        for ctx in (0, 24, 2000):
+            r = subprocess.run([ks, "--model", TINY, "--input", p, "--stop", "word", "--shown", "3",
+                                "--context-bytes", str(ctx)], capture_output=True, text=True, timeout=120)
+            rows = [json.loads(l) for l in r.stdout.splitlines() if l.strip().startswith("{")]
+            if r.returncode != 0 or len(rows) != 1:
+                return False, "--context-bytes %d: rc %d %s" % (ctx, r.returncode, r.stderr.strip()[-300:])
+            results[ctx] = rows[0]
+        bad = subprocess.run([ks, "--model", TINY, "--input", p, "--context-bytes", "-1"],
+                             capture_output=True, text=True, timeout=60)
+    chars = sum(len(l) for l in lines)
+    same_typing = all(r["lines"] == 4 and r["chars"] == chars for r in results.values())
+    # by hand: each document's second line gets the first line and its blank line (39 and 29
+    # bytes); with 24 bytes the cut moves to a space: " dog sleep in the sun.\n\n" (24) and
+    # " at noon in the sun.\n\n" (22)
+    context = {k: r["context_bytes"] for k, r in results.items()}
+    return same_typing and context == {0: 0, 24: 46, 2000: 68} and bad.returncode != 0, \
+        "%s; context bytes %s; -1 gives rc %d" % ({k: (r["lines"], r["chars"]) for k, r in results.items()},
+                                                  context, bad.returncode)
+
+
 def driver_end_to_end():
     ks = os.path.join(ROOT, BUILD, "bench", "eval_keystrokes")
     if not os.path.exists(AC) or not os.path.exists(ks):
@@ -384,6 +418,8 @@ def main():
     check("keystrokes: fewer shown, fewer savings (case 2)", ks_fewer_shown)
     check("keystrokes: counts characters, not bytes (case 3)", ks_characters_not_bytes)
     check("keystrokes: lines trimmed, skipped and cut as eval_keystrokes.c does", eval_lines_like_c)
+    check("keystrokes: eval_keystrokes skips document ends; --context-bytes adds context, not typing",
+          eval_keystrokes_context)
     check("port: BPE encoder equals `autocorrect tokenize`", bpe_matches_c)
     check("port: completions and scores equal `autocorrect complete` on the tiny model", completions_match_c)
     check("n-gram completer learns a repeated sentence (healing mid-word, savings > 50%)", ngram_completer_runs)
