@@ -72,10 +72,10 @@ else
     BEST=$RUN2/best.pt
 fi
 mkdir -p $OUT
-# int8 ONNX for the engine, and float16 safetensors beside it for `autocorrect adapt` to fine-tune from.
-# Only the positions trained on (--block-size) are kept: the rows after them in a model made with
+# int8 ONNX for the engine (adapt fine-tunes from it dequantized; no float copy, so that a larger
+# model fits models/default's 40 MB). Only the positions trained on (--block-size) are kept: the rows after them in a model made with
 # more n_positions were never trained (checkpoints from before session 4 do not record it).
-$PYTHON python/export_model.py --checkpoint $BEST --out $OUT --int8 --safetensors-fp16 --tokenizer $TOK \
+$PYTHON python/export_model.py --checkpoint $BEST --out $OUT --int8 --tokenizer $TOK \
     --positions $BLOCK_SIZE
 make dictionary
 cp "$(dirname $BEST)/loss.png" docs/loss.png 2>/dev/null || true
