@@ -16,10 +16,13 @@
  * reach, else at a space (mid_text set when the cut is not the document's start); those bytes are
  * not typed (the JSON line's context_bytes adds them up). Without it (0, the default) each line is
  * typed as a text of its own. The model still sees at most its own window of that (decoder.h).
+ * --trace FILE writes a JSON line per request: the stop rule, K, the typed text of the line, and
+ * every completion the decoder returned with its score (the first K were shown), for finding
+ * where keystrokes are lost.
  *
  *     build/bench/eval_keystrokes --model PATH [--tokenizer PATH] [--input FILE] [--limit N]
  *         [--skip N] [--max-chars N] [--beams N] [--max-tokens N] [--stop word,phrase,line] [--min-score X]
- *         [--threads N] [--shown 3,5] [--int8] [--order score|saving] [--context-bytes N]
+ *         [--threads N] [--shown 3,5] [--int8] [--order score|saving] [--context-bytes N] [--trace FILE]
  * --order picks the decoder's order (ac_complete_params.order: saving, the decoder's default, or
  * score; with saving, --beams above K gives it more completions to choose the K shown from).
  * Defaults: --input data/corpus/valid_prose.txt, its first 100 lines (--skip N: after its first N
@@ -32,6 +35,7 @@
 
 #include "decoder/decoder_internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -44,7 +48,25 @@ typedef struct suggester {
     long partial;
     char *text;            /* [cap] the context, then what has been typed of the line */
     size_t context_len, cap;
+    FILE *trace;           /* --trace: a JSON line per request, or NULL */
+    int stop, shown;
 } suggester;
+
+/* Writes s[0..n) as a JSON string. */
+static void trace_string(FILE *f, const char *s, size_t n)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
 
 static int suggest(void *ctx, const char *typed, size_t len, int shown, const char **texts, size_t *lens, char *err)
 {
@@ -63,6 +85,17 @@ static int suggest(void *ctx, const char *typed, size_t len, int shown, const ch
     for (int i = 0; i < n; i++) {
         texts[i] = s->r.items[i].text;
         lens[i] = s->r.items[i].len;
+    }
+    if (s->trace) {
+        fprintf(s->trace, "{\"stop\":\"%s\",\"shown\":%d,\"typed\":", ac_stop_name(s->stop), s->shown);
+        trace_string(s->trace, typed, len);
+        fprintf(s->trace, ",\"completions\":[");
+        for (int i = 0; i < s->r.n; i++) {
+            fprintf(s->trace, "%s[", i ? "," : "");
+            trace_string(s->trace, s->r.items[i].text, s->r.items[i].len);
+            fprintf(s->trace, ",%.3f]", (double)s->r.items[i].score);
+        }
+        fprintf(s->trace, "]}\n");
     }
     return n;
 }
@@ -92,6 +125,7 @@ int main(int argc, char **argv)
     const char *model = NULL, *tokenizer = NULL, *input = "data/corpus/valid_prose.txt";
     const char *shown_list = "3,5", *stop_list = "word,phrase";
     int limit = 100, skip = 0, max_chars = 200, beams = 5, threads = 1, int8 = 0, context_bytes = 0;
+    const char *trace_path = NULL;
     ac_complete_params p = ac_complete_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -117,6 +151,7 @@ int main(int argc, char **argv)
         }
         else if (!strcmp(a, "--threads")) threads = atoi(v);
         else if (!strcmp(a, "--context-bytes")) context_bytes = atoi(v);
+        else if (!strcmp(a, "--trace")) trace_path = v;
         else if (!strcmp(a, "--shown")) shown_list = v;
         else goto usage;
         i++;
@@ -141,6 +176,11 @@ int main(int argc, char **argv)
     size_t text_len;
     if (ac_file_read(input, 256u << 20, &text, &text_len, err)) {
         fprintf(stderr, "eval_keystrokes: %s\n", err);
+        return 1;
+    }
+    FILE *trace = NULL;
+    if (trace_path && !(trace = fopen(trace_path, "w"))) {
+        fprintf(stderr, "eval_keystrokes: %s: %s\n", trace_path, strerror(errno));
         return 1;
     }
     bench_lm lm;
@@ -177,6 +217,9 @@ int main(int argc, char **argv)
             return 1;
         }
         sg.c = lm.completer;
+        sg.trace = trace;
+        sg.stop = stops[run / n_shown];
+        sg.shown = k;
         sg.p = p;
         sg.p.beam_width = k > beams ? k : beams;
         ac_complete_cache_params cp = ac_complete_cache_default_params();
@@ -247,11 +290,15 @@ int main(int argc, char **argv)
     }
     bench_lm_free(&lm);
     free(text);
+    if (trace && fclose(trace)) {
+        fprintf(stderr, "eval_keystrokes: %s: %s\n", trace_path, strerror(errno));
+        return 1;
+    }
     return 0;
 usage:
     fprintf(stderr, "usage: eval_keystrokes --model PATH [--tokenizer PATH] [--input FILE] [--limit N] [--skip N]\n"
                     "       [--max-chars N]\n"
                     "       [--beams N] [--max-tokens N] [--stop word,phrase,line] [--min-score X] [--threads N]\n"
-                    "       [--shown 3,5] [--int8] [--order score|saving] [--context-bytes N]\n(--model may be left out once models/default holds a model)\n");
+                    "       [--shown 3,5] [--int8] [--order score|saving] [--context-bytes N] [--trace FILE]\n(--model may be left out once models/default holds a model)\n");
     return 2;
 }
