@@ -41,11 +41,15 @@ trap t_cleanup EXIT
 tm() { tmux -L "$T_TMUX" -f /dev/null "$@"; }
 
 # t_start_daemon SOCK [extra args]: the real daemon with the tiny fixture model; DAEMON_PID is set.
+# It reads a config of its own (not the user's), which pins beam_width at 4: the expected
+# completions of the shell tests are what the tiny model's search finds with 4 beams.
 # Returns 1 (with the log on stdout) when the socket does not appear within 20 s.
 t_start_daemon() {
   local sock=$1; shift
   rm -f "$sock"
-  OMP_NUM_THREADS=1 "$BUILD/bin/autocorrectd" --model "$ROOT/tests/fixtures/tiny" --socket "$sock" "$@" \
+  printf 'beam_width = 4\n' > "$T_DIR/daemon.toml"
+  OMP_NUM_THREADS=1 "$BUILD/bin/autocorrectd" --config "$T_DIR/daemon.toml" --model "$ROOT/tests/fixtures/tiny" \
+    --socket "$sock" "$@" \
     >>"$T_DIR/daemon.log" 2>&1 &
   DAEMON_PID=$!
   T_PIDS+=("$DAEMON_PID")
