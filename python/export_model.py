@@ -346,11 +346,11 @@ def main(argv=None):
     a = ap.parse_args(argv)
     try:
         model = load_model(a.checkpoint)
-        positions = a.positions or trained_positions(a.checkpoint)
+        positions = a.positions if a.positions is not None else trained_positions(a.checkpoint)
         if positions and positions < model.config.n_positions:
             print("export_model: keeping the %d trained positions of %d" % (positions, model.config.n_positions),
                   file=sys.stderr)
-        model = with_positions(model, positions or model.config.n_positions)
+        model = with_positions(model, model.config.n_positions if positions is None else positions)
         os.makedirs(a.out, exist_ok=True)
         proto = export_onnx(model, opset=a.opset, fp16=a.fp16, int8=a.int8, past=a.past)
         save_onnx(proto, os.path.join(a.out, a.name))
