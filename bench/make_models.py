@@ -27,6 +27,8 @@ SHAPES = {
     "d320x6": dict(vocab_size=8192, n_positions=256, n_embd=320, n_layer=6, n_head=5),  # the default model's
     "d256x4": dict(vocab_size=8192, n_positions=256, n_embd=256, n_layer=4, n_head=8),  # the CPU recipe's
     "d256x6": dict(vocab_size=8192, n_positions=1024, n_embd=256, n_layer=6, n_head=4),
+    "d384x8": dict(vocab_size=8192, n_positions=256, n_embd=384, n_layer=8, n_head=6),   # candidates for the
+    "d448x8": dict(vocab_size=8192, n_positions=256, n_embd=448, n_layer=8, n_head=7),   # next default model
     "d512x8": dict(vocab_size=8192, n_positions=1024, n_embd=512, n_layer=8, n_head=8),
     "gpt2-124m": dict(vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12),
 }
