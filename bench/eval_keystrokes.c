@@ -49,7 +49,7 @@ typedef struct suggester {
     char *text;            /* [cap] the context, then what has been typed of the line */
     size_t context_len, cap;
     FILE *trace;           /* --trace: a JSON line per request, or NULL */
-    int stop, shown;
+    int shown;
 } suggester;
 
 /* Writes s[0..n) as a JSON string. */
@@ -87,7 +87,7 @@ static int suggest(void *ctx, const char *typed, size_t len, int shown, const ch
         lens[i] = s->r.items[i].len;
     }
     if (s->trace) {
-        fprintf(s->trace, "{\"stop\":\"%s\",\"shown\":%d,\"typed\":", ac_stop_name(s->stop), s->shown);
+        fprintf(s->trace, "{\"stop\":\"%s\",\"shown\":%d,\"typed\":", ac_stop_name(s->p.stop), s->shown);
         trace_string(s->trace, typed, len);
         fprintf(s->trace, ",\"completions\":[");
         for (int i = 0; i < s->r.n; i++) {
@@ -218,7 +218,6 @@ int main(int argc, char **argv)
         }
         sg.c = lm.completer;
         sg.trace = trace;
-        sg.stop = stops[run / n_shown];
         sg.shown = k;
         sg.p = p;
         sg.p.beam_width = k > beams ? k : beams;
