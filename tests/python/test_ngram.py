@@ -336,13 +336,22 @@ def eval_keystrokes_context():
         with open(p, "w") as f:
             f.write(lines[0] + "\n\n" + lines[1] + "\n<|endoftext|>\n" + lines[2] + "\n\n" + lines[3] +
                     "\n<|endoftext|>\n")
+        trace_path = os.path.join(tmp, "trace.jsonl")
         for ctx in (0, 24, 2000):
             r = subprocess.run([ks, "--model", TINY, "--input", p, "--stop", "word", "--shown", "3",
-                                "--context-bytes", str(ctx)], capture_output=True, text=True, timeout=120)
+                                "--context-bytes", str(ctx)] + (["--trace", trace_path] if ctx == 24 else []),
+                               capture_output=True, text=True, timeout=120)
             rows = [json.loads(l) for l in r.stdout.splitlines() if l.strip().startswith("{")]
             if r.returncode != 0 or len(rows) != 1:
                 return False, "--context-bytes %d: rc %d %s" % (ctx, r.returncode, r.stderr.strip()[-300:])
             results[ctx] = rows[0]
+        with open(trace_path) as f:
+            trace = [json.loads(l) for l in f]
+        # --trace: a line per request, what was typed of a line, the completions returned
+        trace_ok = (len(trace) == results[24]["requests"] and all(any(l.startswith(t["typed"]) for l in lines)
+                    and len(t["completions"]) <= 5 for t in trace))
+        if not trace_ok:
+            return False, "trace: %d lines for %d requests: %s" % (len(trace), results[24]["requests"], trace[:2])
         bad = subprocess.run([ks, "--model", TINY, "--input", p, "--context-bytes", "-1"],
                              capture_output=True, text=True, timeout=60)
     chars = sum(len(l) for l in lines)
