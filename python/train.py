@@ -222,6 +222,10 @@ def build_model(a, data, device):
     if a.block_size > model.config.n_positions:
         raise SystemExit("train: --block-size %d is over the model's n_positions %d"
                          % (a.block_size, model.config.n_positions))
+    if a.block_size < model.config.n_positions:
+        print("train: note: windows of %d tokens train positions 0-%d of the model's %d; the "
+              "checkpoints record it (trained_positions) and export_model.py keeps only those"
+              % (a.block_size, a.block_size - 1, model.config.n_positions), file=sys.stderr)
     return model.to(device).train()
 
 
