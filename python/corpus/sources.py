@@ -92,8 +92,7 @@ def _mail_docs(batch=8):
     typed (mail_eval.message_paragraphs), `batch` messages to a document so that the short ones
     pass the builder's minimum document size."""
     import mail_eval
-    data = os.path.join(NPM_ROOT, mail_eval.PACKAGE, "data")
-    _, rest = mail_eval.split(data, mail_eval.HELD_OUT_PARAGRAPHS)
+    _, rest = mail_eval.split(mail_eval.data_dir(os.path.dirname(NPM_ROOT)), mail_eval.HELD_OUT_PARAGRAPHS)
     for i in range(0, len(rest), batch):
         group = rest[i:i + batch]
         text = "\n\n".join("\n\n".join(paragraphs) for _, paragraphs in group)
