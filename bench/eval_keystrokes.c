@@ -36,6 +36,7 @@
 #include "decoder/decoder_internal.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <string.h>
 
@@ -52,20 +53,26 @@ typedef struct suggester {
     int shown;
 } suggester;
 
-/* Writes s[0..n) as a JSON string. */
-static void trace_string(FILE *f, const char *s, size_t n)
+/* A JSON string of s[0..n), or null where the bytes are not valid UTF-8 (the simulated user types
+ * whole characters, so neither the typed text nor a completion of it should be). */
+static json_t *json_text(const char *s, size_t n)
 {
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
+    json_t *j = json_stringn(s, n);
+    return j ? j : json_null();
+}
+
+/* Writes the --trace line of one request: the stop rule, K, the typed text, every completion. */
+static void trace_request(const suggester *s, const char *typed, size_t len)
+{
+    json_t *completions = json_array();
+    for (int i = 0; i < s->r.n; i++)
+        json_array_append_new(completions, json_pack("[o, f]", json_text(s->r.items[i].text, s->r.items[i].len),
+                                                     (double)s->r.items[i].score));
+    json_t *line = json_pack("{s: s, s: i, s: o, s: o}", "stop", ac_stop_name(s->p.stop), "shown", s->shown,
+                             "typed", json_text(typed, len), "completions", completions);
+    json_dumpf(line, s->trace, JSON_COMPACT);
+    fputc('\n', s->trace);
+    json_decref(line);
 }
 
 static int suggest(void *ctx, const char *typed, size_t len, int shown, const char **texts, size_t *lens, char *err)
@@ -86,17 +93,8 @@ static int suggest(void *ctx, const char *typed, size_t len, int shown, const ch
         texts[i] = s->r.items[i].text;
         lens[i] = s->r.items[i].len;
     }
-    if (s->trace) {
-        fprintf(s->trace, "{\"stop\":\"%s\",\"shown\":%d,\"typed\":", ac_stop_name(s->p.stop), s->shown);
-        trace_string(s->trace, typed, len);
-        fprintf(s->trace, ",\"completions\":[");
-        for (int i = 0; i < s->r.n; i++) {
-            fprintf(s->trace, "%s[", i ? "," : "");
-            trace_string(s->trace, s->r.items[i].text, s->r.items[i].len);
-            fprintf(s->trace, ",%.3f]", (double)s->r.items[i].score);
-        }
-        fprintf(s->trace, "]}\n");
-    }
+    if (s->trace)
+        trace_request(s, typed, len);
     return n;
 }
 
