@@ -12,7 +12,8 @@
 #               (model_past.onnx), same thread count
 # and the ratios (bigger = C faster): ORT no-cache / C prefill, ORT no-cache / C decode (the target
 # is >= 10), ORT past / C decode. Medians over repetitions; compare only numbers from one run.
-# Options (environment): BENCH_MODELS="d320x6 d256x4 d512x8 gpt2-124m", BENCH_THREADS="1 2".
+# Options (environment): BENCH_MODELS="d320x6 d256x4 d512x8 gpt2-124m", BENCH_THREADS="1 2", BENCH_ORT=0
+# (no ORT columns).
 # With models/default/model.onnx (or data/train/default exported by hand) and data/tokens/valid.bin,
 # also the perplexity of float32 and int8 over 50k held-out tokens (BENCH_PPL_MODEL=PATH picks the
 # model, BENCH_PPL_TOKENS the count).

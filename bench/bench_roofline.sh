@@ -14,7 +14,8 @@
 # (OpenBLAS's sgemm beside our float32 kernel: bench_roofline with no arguments, which make bench
 # runs too.) The machines are shared and noisy:
 # every share is against limits measured in the same run, just before the models of that thread
-# count. Options (environment): ROOFLINE_MODELS="gpt2-124m d320x6 d256x4", ROOFLINE_THREADS="1 2".
+# count. Options (environment): ROOFLINE_MODELS="gpt2-124m d320x6 d256x4", ROOFLINE_THREADS="1 2",
+# BENCH_ORT=0 (no ORT columns).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}

@@ -17,7 +17,12 @@ bench_models_make() {
 
 # bench_ort_ready WHO: installs onnxruntime-node into tests/node (tests/node/install.sh, once) and
 # returns 0 when node can load it; otherwise says so (the ORT columns stay empty) and returns 1.
+# BENCH_ORT=0 skips it (a machine without node or a network, where npm would only wait).
 bench_ort_ready() {
+  if [ "${BENCH_ORT:-1}" = 0 ]; then
+    echo "$1: BENCH_ORT=0: ORT columns left empty"
+    return 1
+  fi
   sh tests/node/install.sh > /dev/null 2>&1
   (cd tests/node && node -e 'require("onnxruntime-node")') > /dev/null 2>&1 && return 0
   echo "$1: onnxruntime-node is not available: ORT columns left empty"

@@ -7,9 +7,12 @@
 #
 #   scripts/train_on_gpu.sh TOKENS_DIR OUT_DIR            (TOKENS_DIR: train.bin or train.bin.xz,
 #                                                          valid.bin, meta.json)
-# Environment: TRAIN_MINUTES (default 8) bounds the training; PYTHON (default python3); DEVICE
-# (default cuda) and TRAIN_EXTRA (arguments appended to train.py's, which override the card's)
-# make a dry run on a CPU possible: DEVICE=cpu TRAIN_EXTRA="--batch-size 4" TRAIN_MINUTES=0.5.
+# Environment: TRAIN_MINUTES (default 8) bounds the training; PYTHON (default python3); CARD (default
+# scripts/gpu_card.sh) is the card to train; GPU_CHECKS=beside runs the CUDA checks beside the
+# training instead of before it (training starts at once, without torch.compile, which the checks
+# gate); DEVICE (default cuda) and TRAIN_EXTRA (arguments appended to train.py's, which override
+# the card's: --init CHECKPOINT continues a model) make a dry run on a CPU possible:
+# DEVICE=cpu TRAIN_EXTRA="--batch-size 4" TRAIN_MINUTES=0.5.
 # OUT_DIR receives tests.log, train.log, log.jsonl, loss.png and part-NN-of-NN.pt, refreshed
 # while it trains, so whatever was best so far is there even if the machine is taken back.
 set -uo pipefail
@@ -18,9 +21,12 @@ PYTHON=${PYTHON:-python3}
 TOKENS=$1
 OUT=$2
 RUN=${RUN_DIR:-/tmp/gpu_run}
-DATA=/tmp/gpu_tokens
+DATA=$RUN.tokens
+CARD=${CARD:-scripts/gpu_card.sh}
+CHECKS=${GPU_CHECKS:-before}
+case $CHECKS in before|beside) ;; *) echo "train_on_gpu.sh: GPU_CHECKS is before or beside, not '$CHECKS'" >&2; exit 2 ;; esac
 
-. scripts/gpu_card.sh   # GPU_MODEL_ARGS, GPU_OPT_ARGS: the model's card
+. "$CARD" || exit 1   # GPU_MODEL_ARGS, GPU_OPT_ARGS: the model's card
 
 mkdir -p "$OUT" "$DATA" "$RUN"
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
@@ -33,15 +39,22 @@ if [ -f "$TOKENS/train.bin.xz" ]; then
         "$TOKENS/train.bin.xz" "$DATA/train.bin" || exit 1
 fi
 
-# 1. The CUDA checks first: they say whether torch.compile works here.
-timeout 150 $PYTHON tests/python/test_cuda.py 2>&1 | tee -a "$OUT/tests.log"
+# 1. The CUDA checks first: they say whether torch.compile works here (beside: no compile).
 COMPILE=()
-grep -q "^PASS: train_cuda_bf16_compile" "$OUT/tests.log" && COMPILE=(--compile)
+if [ "$CHECKS" = before ]; then
+    timeout 150 $PYTHON tests/python/test_cuda.py 2>&1 | tee -a "$OUT/tests.log"
+    grep -q "^PASS: train_cuda_bf16_compile" "$OUT/tests.log" && COMPILE=(--compile)
+fi
+echo "card $CARD: ${GPU_MODEL_ARGS[*]} ${GPU_OPT_ARGS[*]} ${TRAIN_EXTRA:-}" >>"$OUT/tests.log"
 
 # 2. Training in the background; the CPU suites under this PyTorch beside it (other cores).
 $PYTHON python/train.py --data "$DATA" --out "$RUN" --device "${DEVICE:-cuda}" --dtype auto "${COMPILE[@]}" \
     "${GPU_MODEL_ARGS[@]}" "${GPU_OPT_ARGS[@]}" --max-time "${TRAIN_MINUTES:-8}" --quiet ${TRAIN_EXTRA:-} >"$OUT/train.log" 2>&1 &
 TRAIN_PID=$!
+if [ "$CHECKS" = beside ]; then
+    echo "== test_cuda (beside the training)" >>"$OUT/tests.log"
+    timeout 200 $PYTHON tests/python/test_cuda.py >>"$OUT/tests.log" 2>&1
+fi
 for t in test_model test_export test_train; do
     echo "== $t" >>"$OUT/tests.log"
     OMP_NUM_THREADS=2 timeout 300 nice $PYTHON tests/python/$t.py >>"$OUT/tests.log" 2>&1
