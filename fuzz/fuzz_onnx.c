@@ -5,13 +5,18 @@
  * External data is looked up in fuzz/data/onnx/ (weights.bin, which the seed micro_external.onnx
  * points at), or $AC_FUZZ_ONNX_DIR. Checks (abort on failure): a refusal comes with a message and
  * leaves the weights zeroed; an acceptance gives weights that validate, with every tensor readable
- * to its documented size (fuzz_weights_check.h).
+ * to its documented size (fuzz_weights_check.h). Before the load, the wire-format stripping that
+ * lets the loader parse without copying the weights (src/engine/onnx_wire.c) is checked on its
+ * own: what it keeps and locates lies within the input, stripping its output again changes
+ * nothing, and when protobuf-c parses the input it parses the output too, with as many
+ * initializers as there are refs.
  *
  * Build and run: `make fuzz` (or FUZZ_TARGETS=onnx make fuzz); seeds from fuzz/make_seeds.py in
  * fuzz/corpus/onnx/; replayed without libFuzzer by $BUILD/tests/fuzz/test_fuzz_regress_onnx in
  * `make test`.
  */
 #include "engine/onnx_model.h"
+#include "engine/onnx_wire.h"
 
 #include "fuzz_weights_check.h"
 
@@ -25,8 +30,51 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char fuzz_dir[PATH_MAX];
 
+static void wire_fail(const char *what)
+{
+    fprintf(stderr, "fuzz_onnx: the wire stripping: %s\n", what);
+    abort();
+}
+
+static void check_wire(const uint8_t *data, size_t size)
+{
+    uint8_t *out, *out2;
+    size_t out_len, n, out2_len, n2;
+    ac__onnx_raw_ref *refs, *refs2;
+    if (ac__onnx_strip_raw_data(data, size, &out, &out_len, &refs, &n)) {
+        if (out || refs)
+            wire_fail("declined but left buffers behind");
+        return;
+    }
+    if (out_len > size)
+        wire_fail("the copy is longer than the input");
+    for (size_t i = 0; i < n; i++)
+        if (refs[i].present && (refs[i].offset > size || refs[i].len > size - refs[i].offset))
+            wire_fail("a ref points outside the input");
+    if (ac__onnx_strip_raw_data(out, out_len, &out2, &out2_len, &refs2, &n2))
+        wire_fail("its own output declined");
+    if (n2 != n || out2_len != out_len || memcmp(out, out2, out_len) != 0)
+        wire_fail("stripping its output again changed it");
+    for (size_t i = 0; i < n2; i++)
+        if (refs2[i].present)
+            wire_fail("its output still holds raw_data");
+    Onnx__ModelProto *a = onnx__model_proto__unpack(NULL, size, data);
+    if (a) {
+        Onnx__ModelProto *b = onnx__model_proto__unpack(NULL, out_len, out);
+        if (!b || !b->graph || b->graph->n_initializer != n)
+            wire_fail("protobuf-c parses the input but not the copy, or with other initializers");
+        onnx__model_proto__free_unpacked(b, NULL);
+        onnx__model_proto__free_unpacked(a, NULL);
+    }
+    free(out);
+    free(out2);
+    free(refs);
+    free(refs2);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_wire(data, size);
     if (!fuzz_dir[0]) {
         const char *d = getenv("AC_FUZZ_ONNX_DIR") ? getenv("AC_FUZZ_ONNX_DIR") : "fuzz/data/onnx";
         if (!realpath(d, fuzz_dir))

@@ -5,12 +5,18 @@
  * This is not: the tensor decoding (onnx_tensor.c) nor the GPT-2 recognition (onnx_graph.c), and
  * not a runtime: nothing executes the graph.
  *
- * Memory: the file is mapped, parsed by protobuf-c (which copies every tensor's raw_data), then
- * unmapped; each weight is converted to float32 into blocks owned by the ac__gpt2_weights, and a
- * tensor's raw bytes are freed as soon as its last use is converted. Peak: about the file's size
- * (the parsed copy) plus the largest tensor; the float32 result replaces the parsed copy as it goes.
+ * Memory: the file is mapped, and protobuf-c parses a copy of it without the main graph's
+ * initializers' raw_data (onnx_wire.h; protobuf-c would copy every bytes field), whose tensors then
+ * point into the mapping; each weight is converted into blocks owned by the ac__gpt2_weights, and
+ * a tensor's pages are dropped from the process as soon as its last use is converted, so the
+ * converted weights replace the file's pages as they go. Where the stripping declines (a shape it
+ * does not follow), protobuf-c parses the file itself, and the copy's raw bytes are freed tensor
+ * by tensor instead. Measured on GPT-2 124M's shape (a 475 MiB float32 file), the peak RSS of a
+ * float32 load (`autocorrect info`) went from 954 to 627 MiB, the weights plus about their largest
+ * tensor, and the load took 0.7 s instead of 3.3.
  */
 #include "engine/onnx_model.h"
+#include "engine/onnx_wire.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -240,11 +246,28 @@ static int index_build(ac__onnx_model *m, char *err)
     return AC_OK;
 }
 
+/* Whether p's raw_data points into m->raw_base (not protobuf-c's to free). */
+static int raw_in_base(const ac__onnx_model *m, const Onnx__TensorProto *p)
+{
+    const uint8_t *d = p->raw_data.data;
+    return m->raw_base && d && d >= m->raw_base && d <= m->raw_base + m->raw_len;
+}
+
 static void model_free(ac__onnx_model *m)
 {
     ac__onnx_ext_close(m);
-    if (m->proto)
+    if (m->proto) {
+        for (size_t i = 0; m->graph && i < m->graph->n_initializer; i++) {
+            Onnx__TensorProto *p = m->graph->initializer[i];
+            if (p && raw_in_base(m, p)) {
+                p->raw_data.data = NULL;
+                p->raw_data.len = 0;
+            }
+        }
         onnx__model_proto__free_unpacked(m->proto, NULL);
+    }
+    if (m->raw_mapped)
+        ac_file_unmap(m->raw_base, m->raw_len);
     free(m->dir);
     free(m->hash);
     free(m->values);
@@ -256,7 +279,40 @@ static void model_free(ac__onnx_model *m)
     memset(m, 0, sizeof *m);
 }
 
-/* Parses `len` bytes of ONNX protobuf and indexes the graph. m->path and m->dir are set. */
+/* The parse of data[0..len) by protobuf-c from a copy without the main graph's initializers'
+ * raw_data, each then pointed at its bytes in data (which must outlive m); m->raw_base is set. NULL
+ * when the stripping declines or the copy does not parse: the caller then parses data itself. */
+static Onnx__ModelProto *unpack_without_raw_data(ac__onnx_model *m, const void *data, size_t len)
+{
+    uint8_t *stripped;
+    size_t stripped_len, n_refs;
+    ac__onnx_raw_ref *refs;
+    if (ac__onnx_strip_raw_data(data, len, &stripped, &stripped_len, &refs, &n_refs))
+        return NULL;
+    Onnx__ModelProto *proto = onnx__model_proto__unpack(NULL, stripped_len, stripped);
+    free(stripped);
+    if (proto && (!proto->graph || proto->graph->n_initializer != n_refs)) {
+        onnx__model_proto__free_unpacked(proto, NULL);  /* protobuf-c saw another shape: its call */
+        proto = NULL;
+    }
+    for (size_t i = 0; proto && i < n_refs; i++) {
+        Onnx__TensorProto *p = proto->graph->initializer[i];
+        if (refs[i].present) {
+            p->has_raw_data = 1;
+            p->raw_data.data = (uint8_t *)data + refs[i].offset;
+            p->raw_data.len = refs[i].len;
+        }
+    }
+    free(refs);
+    if (proto) {
+        m->raw_base = data;
+        m->raw_len = len;
+    }
+    return proto;
+}
+
+/* Parses `len` bytes of ONNX protobuf and indexes the graph. m->path and m->dir are set. The
+ * main graph's initializers may point into data, which then must outlive m (m->raw_base). */
 static int model_parse(ac__onnx_model *m, const void *data, size_t len, char *err)
 {
     if (len == 0)
@@ -264,7 +320,9 @@ static int model_parse(ac__onnx_model *m, const void *data, size_t len, char *er
     if (len >= AC__ONNX_MAX_FILE)
         return ac__errorf(err, AC_E_LIMIT, "%s is %zu bytes; an ONNX protobuf must be under 2 GiB "
                           "(bigger models keep their weights in external data files)", m->path, len);
-    m->proto = onnx__model_proto__unpack(NULL, len, data);
+    m->proto = unpack_without_raw_data(m, data, len);
+    if (!m->proto)
+        m->proto = onnx__model_proto__unpack(NULL, len, data);
     if (!m->proto)
         return ac__errorf(err, AC_E_FORMAT, "%s is not a valid ONNX model (the protobuf does not parse: "
                           "truncated or not ONNX)", m->path);
@@ -424,9 +482,11 @@ int ac__onnx_load_weights(const char *path, ac__gpt2_weights *w, char *err)
     size_t len = 0;
     rc = ac_file_map(path, &addr, &len, err);
     if (!rc) {
-        /* protobuf-c copies what it keeps, so the mapping can go right after the parse */
         rc = model_parse(&m, addr, len, err);
-        ac_file_unmap(addr, len);
+        if (m.raw_base)
+            m.raw_mapped = 1;           /* the tensors point into it: model_free unmaps it */
+        else
+            ac_file_unmap(addr, len);   /* protobuf-c copied what it keeps */
     }
     return load_finish(&m, rc, w, err);
 }

@@ -58,6 +58,12 @@ typedef struct ac__onnx_model {
 
     ac__onnx_extfile *ext;    /* [n_ext] */
     int n_ext;
+
+    /* The bytes the main graph's initializers' raw_data point into (onnx_wire.h: protobuf-c did not
+     * copy them), or NULL when protobuf-c parsed the file as it is and owns every raw_data. */
+    const uint8_t *raw_base;
+    size_t raw_len;
+    int raw_mapped;           /* raw_base is the file's mapping, ours: model_free unmaps it */
 } ac__onnx_model;
 
 /* A read-only view of a constant tensor: an initializer or the value of a Constant node. */
@@ -173,8 +179,9 @@ int ac__onnx_wref_equals(ac__onnx_model *m, const ac__onnx_wref *r, const float 
 const char *ac__onnx_wref_name(const ac__onnx_model *m, const ac__onnx_wref *r);
 
 /* Gives back the memory behind initializer `value` once it has been converted for the last time:
- * frees its parsed raw_data, or drops the pages of its external data from this process. Reading
- * it again afterwards is an error for raw_data (it is gone) and merely slower for external data. */
+ * drops the pages of its raw_data in the mapped file, or of its external data, from this process,
+ * or frees its raw_data where protobuf-c copied it. Reading it again afterwards is merely slower
+ * for mapped bytes and an error for freed raw_data (it is gone). */
 void ac__onnx_tensor_release(ac__onnx_model *m, int value);
 
 /* Unmaps the external data files. */

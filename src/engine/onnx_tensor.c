@@ -226,6 +226,16 @@ static int ext_data(ac__onnx_model *m, const Onnx__TensorProto *t, const char *n
     return AC_OK;
 }
 
+/* Drops the pages holding p[0..n) of a read-only private file mapping from this process: they come
+ * back from the file if touched again (so a neighbour sharing a page loses nothing). */
+static void drop_pages(const uint8_t *p, size_t n)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)p & ~(page - 1);
+    uintptr_t b = ((uintptr_t)p + n + page - 1) & ~(page - 1);
+    madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 void ac__onnx_tensor_release(ac__onnx_model *m, int value)
 {
     const ac__onnx_value *v = &m->values[value];
@@ -236,14 +246,18 @@ void ac__onnx_tensor_release(ac__onnx_model *m, int value)
         ac__onnx_tensor t;
         if (ac__onnx_tensor_get(m, value, &t, NULL) || !t.raw || !t.numel)
             return;
-        /* a read-only private file mapping: dropped pages come back from the file if touched again */
-        uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-        uintptr_t a = (uintptr_t)t.raw & ~(page - 1);
-        uintptr_t b = ((uintptr_t)t.raw + (uintptr_t)t.numel * ac__onnx_dtype_size(t.dtype) + page - 1) & ~(page - 1);
-        madvise((void *)a, b - a, MADV_DONTNEED);
+        drop_pages(t.raw, (size_t)t.numel * ac__onnx_dtype_size(t.dtype));
         return;
     }
-    if (p->has_raw_data && p->raw_data.data) {
+    const uint8_t *d = p->has_raw_data ? p->raw_data.data : NULL;
+    if (d && m->raw_base && d >= m->raw_base && d <= m->raw_base + m->raw_len) {
+        /* in the file's mapping (onnx_wire.h): drop its pages, which come back from the file if
+         * touched again; bytes the caller lent (ac__onnx_load_weights_mem) are left alone */
+        if (m->raw_mapped && p->raw_data.len)
+            drop_pages(d, p->raw_data.len);
+        return;
+    }
+    if (d) {
         free(p->raw_data.data);   /* protobuf-c's default allocator is malloc/free */
         p->raw_data.data = NULL;
         p->raw_data.len = 0;

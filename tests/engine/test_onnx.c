@@ -10,6 +10,7 @@
 #include "check.h"
 #include "engine/engine_fixture.h"
 #include "engine/onnx_model.h"
+#include "engine/onnx_wire.h"
 #include "engine/weights.h"
 
 #include <dirent.h>
@@ -1133,6 +1134,105 @@ static void onnx_refuses_edited_graphs(void)
 
 /* ------------------------------------------------------------------ main */
 
+/* ------------------------------------------------------------------ parsing without copying the weights */
+
+/* One file through onnx_wire.h: the stripped copy, with each initializer's raw_data put back from
+ * where the refs say, must be the same message as the file parsed as it is (protobuf-c packs both
+ * to the same bytes); and a second, empty graph field appended (protobuf merges it: the same
+ * model) makes the stripping decline, so the loader's other path parses it, to the same weights. */
+static void zero_copy_one(const char *path)
+{
+    uint8_t *data, *stripped = NULL;
+    size_t len, stripped_len = 0, n_refs = 0;
+    ac__onnx_raw_ref *refs = NULL;
+    if (read_all(path, &data, &len)) {
+        CHECKF(0, "%s: unreadable", path);
+        return;
+    }
+    CHECKF(ac__onnx_strip_raw_data(data, len, &stripped, &stripped_len, &refs, &n_refs) == 0,
+           "%s: the stripping declined a plain export", path);
+    Onnx__ModelProto *a = onnx__model_proto__unpack(NULL, len, data);
+    Onnx__ModelProto *b = stripped ? onnx__model_proto__unpack(NULL, stripped_len, stripped) : NULL;
+    CHECKF(a && b && b->graph && a->graph->n_initializer == n_refs && b->graph->n_initializer == n_refs,
+           "%s: %zu refs for the initializers", path, n_refs);
+    if (a && b && b->graph && b->graph->n_initializer == n_refs) {
+        size_t kept = 0;
+        for (size_t i = 0; i < n_refs; i++) {
+            CHECKF(!b->graph->initializer[i]->has_raw_data, "%s: initializer %zu kept raw_data", path, i);
+            CHECKF(!refs[i].present || refs[i].offset + refs[i].len <= len, "%s: ref %zu out of the file", path, i);
+            if (refs[i].present) {
+                b->graph->initializer[i]->has_raw_data = 1;
+                b->graph->initializer[i]->raw_data.data = data + refs[i].offset;
+                b->graph->initializer[i]->raw_data.len = refs[i].len;
+                kept += refs[i].len;
+            }
+        }
+        CHECKF(stripped_len + kept <= len, "%s: the copy (%zu) and the refs (%zu) exceed the file (%zu)", path,
+               stripped_len, kept, len);
+        size_t na = onnx__model_proto__get_packed_size(a), nb = onnx__model_proto__get_packed_size(b);
+        uint8_t *pa = malloc(na ? na : 1), *pb = malloc(nb ? nb : 1);
+        onnx__model_proto__pack(a, pa);
+        onnx__model_proto__pack(b, pb);
+        CHECKF(na == nb && memcmp(pa, pb, na) == 0, "%s: the stripped parse is another message", path);
+        free(pa);
+        free(pb);
+        for (size_t i = 0; i < n_refs; i++)  /* those bytes are data's, not protobuf-c's to free */
+            if (refs[i].present)
+                b->graph->initializer[i]->raw_data.data = NULL;
+    }
+    if (a)
+        onnx__model_proto__free_unpacked(a, NULL);
+    if (b)
+        onnx__model_proto__free_unpacked(b, NULL);
+
+    uint8_t *twice = malloc(len + 2);
+    memcpy(twice, data, len);
+    twice[len] = 0x3a;   /* field 7 (graph), wire type 2 */
+    twice[len + 1] = 0;  /* of length 0 */
+    uint8_t *o2;
+    size_t l2, n2;
+    ac__onnx_raw_ref *r2;
+    CHECKF(ac__onnx_strip_raw_data(twice, len + 2, &o2, &l2, &r2, &n2) == -1 && !o2 && !r2,
+           "%s: a second graph field was not declined", path);
+    ac__gpt2_weights w1, w2;
+    char err[AC_ERR_SIZE];
+    int rc1 = ac__onnx_load_weights_mem(data, len, "plain", TINY, &w1, err);
+    int rc2 = ac__onnx_load_weights_mem(twice, len + 2, "declined", TINY, &w2, err);
+    CHECKF(rc1 == rc2, "%.150s: %d by the stripped parse, %d by protobuf-c's (%.100s)", path, rc1, rc2, err);
+    if (!rc1 && !rc2)
+        check_same_weights(path, &w1, &w2);
+    if (!rc1)
+        ac__gpt2_weights_free(&w1);
+    if (!rc2)
+        ac__gpt2_weights_free(&w2);
+    free(twice);
+    free(stripped);
+    free(refs);
+    free(data);
+}
+
+static void onnx_zero_copy_parse(void)
+{
+    const char *dirs[] = {TINY, HF, "fuzz/corpus/onnx"};
+    int files = 0;
+    for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
+        DIR *dir = opendir(dirs[d]);
+        struct dirent *e;
+        char path[300];
+        while (dir && (e = readdir(dir))) {
+            size_t n = strlen(e->d_name);
+            if (n < 5 || n > 200 || strcmp(e->d_name + n - 5, ".onnx") != 0)
+                continue;
+            snprintf(path, sizeof path, "%s/%s", dirs[d], e->d_name);
+            zero_copy_one(path);
+            files++;
+        }
+        if (dir)
+            closedir(dir);
+    }
+    CHECKF(files >= 10, "only %d .onnx files found", files);
+}
+
 static void remove_tree(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -1182,6 +1282,7 @@ int main(void)
     RUN(onnx_constant_nodes);
     RUN(onnx_quantized_and_transposed_weights);
     RUN(onnx_refuses_edited_graphs);
+    RUN(onnx_zero_copy_parse);
     remove_tree(tmpdir);
     return CHECK_EXIT_CODE();
 }
