@@ -34,6 +34,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT2Config, GPT2LMHeadModel, load_model, save_checkpoint  # noqa: E402
+from model import trained_positions as recorded_positions  # noqa: E402
 
 # Defaults, as one visible block (config is data): a 6-layer d256 model, the size DESIGN.md
 # measured; the command line overrides each.
@@ -222,11 +223,31 @@ def build_model(a, data, device):
     if a.block_size > model.config.n_positions:
         raise SystemExit("train: --block-size %d is over the model's n_positions %d"
                          % (a.block_size, model.config.n_positions))
-    if a.block_size < model.config.n_positions:
-        print("train: note: windows of %d tokens train positions 0-%d of the model's %d; the "
-              "checkpoints record it (trained_positions) and export_model.py keeps only those"
-              % (a.block_size, a.block_size - 1, model.config.n_positions), file=sys.stderr)
+    already = init_trained_positions(a.init, model.config.n_positions) or 0
+    if max(a.block_size, already) < model.config.n_positions:
+        print("train: note: positions 0-%d of the model's %d are trained (windows of %d tokens%s); "
+              "the checkpoints record it (trained_positions) and export_model.py keeps only those"
+              % (max(a.block_size, already) - 1, model.config.n_positions, a.block_size,
+                 ", %d by the --init model" % already if already else ""), file=sys.stderr)
     return model.to(device).train()
+
+
+def raw_config_positions(model):
+    """n_positions of a model, also when it is wrapped (DistributedDataParallel, torch.compile)."""
+    return getattr(model, "module", model).config.n_positions
+
+
+def init_trained_positions(init, n_positions):
+    """The positions an --init model was trained on already: a train.py checkpoint's record (None
+    when an older one does not say), or all n_positions of an exported model (an HF directory or
+    .safetensors: our exports keep only the trained positions, and GPT-2's own checkpoints trained
+    all of theirs). None from scratch. `autocorrect adapt` trains 128-token windows on the shipped
+    model, whose 256 positions were all trained: without this its export would drop 128 of them."""
+    if init == "scratch":
+        return None
+    if os.path.isdir(init) or init.endswith(".safetensors"):
+        return n_positions
+    return recorded_positions(init)
 
 
 def make_optimizer(model, a, device):
@@ -311,8 +332,10 @@ def main(argv=None):
             os.remove(log_path)  # a fresh run starts a fresh log
     optimizer = make_optimizer(model, a, device)
     # The positions this model has been trained on: windows of --block-size tokens, whatever its
-    # n_positions. Checkpoints carry it so that export_model.py drops the untrained rest.
-    trained_positions = max(a.block_size, (state or {}).get("trained_positions") or 0)
+    # n_positions, and those the --init model had been trained on already. Checkpoints carry it so
+    # that export_model.py drops the untrained rest.
+    trained_positions = max(a.block_size, (state or {}).get("trained_positions") or 0,
+                            init_trained_positions(a.init, raw_config_positions(model)) or 0)
     step, tokens, best_valid, train_seconds = 0, 0, float("inf"), 0.0
     gen = torch.Generator().manual_seed(a.seed + rank)
     if state is not None:

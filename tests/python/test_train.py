@@ -197,6 +197,22 @@ def main():
                recorded == [32, 32] and exported["default"] == (0, 32) and exported["all"] == (0, 64)
                and exported["too_many"][0] != 0 and "65" in str(exported["too_many"][1]),
                "recorded %r, exported %r" % (recorded, exported))
+        # fine-tuning keeps the positions the --init model was trained on: an export (HF directory,
+        # every position trained) or a checkpoint's record, not only this run's windows (16); an
+        # older checkpoint without a record counts for nothing
+        from model import save_checkpoint, save_hf_dir
+        hf_dir = os.path.join(tmp, "init-hf")
+        save_hf_dir(m, hf_dir)   # best.pt's model: 64 positions
+        unrecorded = os.path.join(tmp, "unrecorded.pt")
+        save_checkpoint(m, unrecorded)
+        kept = {}
+        for name, init in (("hf", hf_dir), ("recorded", os.path.join(out, "best.pt")), ("unrecorded", unrecorded)):
+            dest = os.path.join(tmp, "ft-" + name)
+            small16 = [x if x != "32" or SMALL[i - 1] != "--block-size" else "16" for i, x in enumerate(SMALL)]
+            r = run(["--data", data, "--out", dest, "--init", init, "--max-steps", "4", "--eval-interval", "4"]
+                    + small16)
+            kept[name] = trained_positions(os.path.join(dest, "best.pt")) if r.returncode == 0 else r.stderr[-300:]
+        report("finetune_keeps_init_positions", kept == {"hf": 64, "recorded": 32, "unrecorded": 16}, repr(kept))
         os.remove(paths[0])
         try:
             checkpoint_parts.join_parts(parts_dir)
