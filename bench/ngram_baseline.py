@@ -393,6 +393,11 @@ class DecoderVocab:
         hi = bisect.bisect_right(self.sorted_bytes, r + b"\xff" * (self.max_len + 1), lo)
         return np.concatenate([np.array(pre, np.int64), self.sorted_ids[lo:hi]])
 
+    def has_prefix(self, r):
+        """ac__vocab_has_prefix: whether a non-special token starts with r (or is r)."""
+        i = bisect.bisect_left(self.sorted_bytes, r)
+        return i < len(self.sorted_bytes) and self.sorted_bytes[i].startswith(r)
+
 
 # ------------------------------------------------------------------ ac_complete (complete.c, beam.c)
 
@@ -460,6 +465,9 @@ def _topk(L, ids, k):
     return ids[order[:k]]
 
 
+HEAL_MAX_TOKENS = 8   # complete.c
+
+
 class Completer:
     """ac_complete for one language model. `logp(ctx)` returns natural-log next-token
     probabilities [n_vocab] after the token tuple ctx (for the n-gram these are its
@@ -479,10 +487,14 @@ class Completer:
         n_all = len(all_ids)
         back, required_len = 0, 0
         if ids:
-            back = 1
-            b1 = v.bytes[all_ids[-1]]
-            if len(ids) >= 2 and _word_byte_at(v.bytes[all_ids[-2]], True) and _word_byte_at(b1, False):
-                back = 2
+            in_word = 1   # the tokens of the word being typed (HEAL_MAX_TOKENS at most)
+            while (in_word < HEAL_MAX_TOKENS and in_word < len(ids)
+                   and _word_byte_at(v.bytes[all_ids[-in_word - 1]], True)
+                   and _word_byte_at(v.bytes[all_ids[-in_word]], False)):
+                in_word += 1
+            back = min(in_word, 2)
+            if in_word > 2 and v.has_prefix(b"".join(v.bytes[t] for t in all_ids[n_all - in_word:])):
+                back = in_word   # a token starts with the whole word: take the word off
             if n_all - back < 1:
                 back = n_all - 1
             required_len = sum(len(v.bytes[all_ids[n_all - 1 - i]]) for i in range(back))

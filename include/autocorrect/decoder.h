@@ -57,12 +57,15 @@
  * choose from: on held-out prose (bench/eval_keystrokes) it saved 45.8% of keystrokes with the word
  * stop and 5 shown against 43.2% by score, and 15.0% against 9.4% with the phrase stop.
  *
- * Token healing. The context is encoded, then its last tokens (1, or 2 when the last word spans
- * two or more tokens) are taken off and their bytes become a required prefix: the first decoded
- * tokens must be consistent with them (a token that is a prefix of what remains, or one that starts
- * with all of it). This lets the model pick " brown" after "The quick bro" although the encoding of
- * the typed text ends in " bro". It works on bytes, so a text ending inside a multi-byte UTF-8
- * character is completed too (the completion then starts with the character's remaining bytes).
+ * Token healing. The context is encoded, then its last tokens are taken off and their bytes become
+ * a required prefix: the first decoded tokens must be consistent with them (a token that is a prefix
+ * of what remains, or one that starts with all of it). What is taken off: the last token, or the
+ * last two when the last word spans two or more tokens, or the whole word (up to 8 tokens) when it
+ * spans three or more and some token starts with all of it (" tomorr" encodes as " t" "o" "mor" "r"
+ * and " tomorrow" is one token, which only a back-off to the word's start can reach). This lets the
+ * model pick " brown" after "The quick bro" although the encoding of the typed text ends in " bro".
+ * It works on bytes, so a text ending inside a multi-byte UTF-8 character is completed too (the
+ * completion then starts with the character's remaining bytes).
  *
  * Caching. A cache keeps `n_contexts` engine sessions (LRU) and the next-token logits after each. A
  * request reuses the session sharing the longest token prefix with it (rewind, then prefill only

@@ -114,6 +114,9 @@ static inline const char *ac__vocab_bytes(const ac__vocab *v, int32_t t, size_t 
  * r = " " the second group is half the vocabulary. */
 int ac__vocab_consistent(const ac__vocab *v, const char *r, size_t n, int32_t *out);
 
+/* Whether a non-special token starts with the bytes r[0..n) (or is them). */
+int ac__vocab_has_prefix(const ac__vocab *v, const char *r, size_t n);
+
 /* ---------------------------------------------------------------------------------- beam search */
 
 /* The next-token scorer the search runs on. The search's beams at step k are numbered 0..n_k-1; the

@@ -159,3 +159,13 @@ int ac__vocab_consistent(const ac__vocab *v, const char *r, size_t n, int32_t *o
     }
     return count;
 }
+
+int ac__vocab_has_prefix(const ac__vocab *v, const char *r, size_t n)
+{
+    int i = lower_bound(v, r, n);
+    if (i >= v->n_sorted)
+        return 0;
+    size_t len;
+    const char *b = ac__vocab_bytes(v, v->sorted[i], &len);
+    return len >= n && memcmp(b, r, n) == 0;
+}

@@ -480,6 +480,59 @@ static void memory_per_cache_is_its_context(void)
     CHECK(ac_model_memory(model).kv_used == 0 && ac_model_memory(model).sessions == 0);
 }
 
+/* On the default model (models/default; skipped when absent), whose 8192-token vocabulary splits
+ * partial words into pieces: " tomorr" is " t" "o" "mor" "r" while " tomorrow" is one token.
+ * Healing takes the whole word off when a token starts with it, so that token can be decoded
+ * (before, it took off two, left " t" "o" in the context and offered "h for", "hode"); a word no
+ * token starts with keeps the two-token rule. */
+static void healing_backs_off_to_the_word_start(void)
+{
+    const char *dir = "models/default";
+    if (access("models/default/model.onnx", R_OK) != 0)
+        SKIP("no %s", dir);
+    ac_model *m = NULL;
+    ac_bpe *b = NULL;
+    ac_completer *c = NULL;
+    if (ac_model_load(dir, NULL, &m, err) || ac_bpe_load(dir, &b, err) || ac_completer_new(m, b, NULL, &c, err)) {
+        CHECKF(0, "loading the default model: %s", err);
+        goto out;
+    }
+    ac_complete_params p = ac_complete_default_params();
+    p.stop = AC_STOP_WORD;
+    p.min_score = -INFINITY;
+    struct { const char *text; size_t head_len; int whole_word; } cases[] = {
+        {"See you tomorr", 7, 1},   /* context: <|endoftext|> "See you" */
+        {"See you xqzvbt", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *text = cases[i].text;
+        int32_t ids[64];
+        size_t n_head = 0, n_all = 0;
+        CHECK(ac_bpe_encode(b, NULL, text, strlen(text), 0, ids, 64, &n_all, err) == AC_OK);
+        if (cases[i].whole_word)
+            CHECK(ac_bpe_encode(b, NULL, text, cases[i].head_len, 0, ids, 64, &n_head, err) == AC_OK);
+        ac_complete_result r;
+        if (ac_complete(c, NULL, text, strlen(text), &p, &r, err) != AC_OK) {
+            CHECKF(0, "%s: %s", text, err);
+            continue;
+        }
+        int want = cases[i].whole_word ? 1 + (int)n_head : 1 + (int)n_all - 2;
+        CHECKF(n_all >= 4 && r.timings.context_tokens == want, "\"%s\" (%zu tokens): a context of %d tokens, not %d",
+               text, n_all, r.timings.context_tokens, want);
+        if (cases[i].whole_word) {
+            int ow = 0;
+            for (int j = 0; j < r.n; j++)
+                ow |= strncmp(r.items[j].text, "ow", 2) == 0;
+            CHECKF(ow, "\"%s\": no completion starts with \"ow\" (first: \"%s\")", text, r.n ? r.items[0].text : "");
+        }
+        ac_complete_result_free(&r);
+    }
+out:
+    ac_completer_free(c);
+    ac_bpe_free(b);
+    ac_model_free(m);
+}
+
 int main(void)
 {
     ac_model_params mp = ac_model_default_params();
@@ -491,6 +544,7 @@ int main(void)
     RUN(healing_mid_word_extends_the_word);
     RUN(healing_matches_the_engine);
     RUN(healing_inside_a_utf8_character);
+    RUN(healing_backs_off_to_the_word_start);
     RUN(cache_reuse_is_identical_and_cheap);
     RUN(memory_per_cache_is_its_context);
     RUN(long_context_keeps_a_stable_tail);
