@@ -11,6 +11,7 @@ filter=${1:-}
 status=0
 for p in $(ls "$BUILD"/bench/bench_* bench/bench_*.sh 2>/dev/null | sort -t/ -k3); do
   [ -n "$filter" ] && [[ "$p" != *"$filter"* ]] && continue
+  [[ "$p" == *.sh || -x "$p" ]] || continue   # not the compiler's dependency files (bench_*.d)
   echo "=== $p"
   case "$p" in
     *.sh) bash "$p" || status=1 ;;
