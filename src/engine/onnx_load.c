@@ -246,20 +246,13 @@ static int index_build(ac__onnx_model *m, char *err)
     return AC_OK;
 }
 
-/* Whether p's raw_data points into m->raw_base (not protobuf-c's to free). */
-static int raw_in_base(const ac__onnx_model *m, const Onnx__TensorProto *p)
-{
-    const uint8_t *d = p->raw_data.data;
-    return m->raw_base && d && d >= m->raw_base && d <= m->raw_base + m->raw_len;
-}
-
 static void model_free(ac__onnx_model *m)
 {
     ac__onnx_ext_close(m);
     if (m->proto) {
         for (size_t i = 0; m->graph && i < m->graph->n_initializer; i++) {
             Onnx__TensorProto *p = m->graph->initializer[i];
-            if (p && raw_in_base(m, p)) {
+            if (p && ac__onnx_raw_in_base(m, p)) {
                 p->raw_data.data = NULL;
                 p->raw_data.len = 0;
             }

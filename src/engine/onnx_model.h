@@ -184,6 +184,10 @@ const char *ac__onnx_wref_name(const ac__onnx_model *m, const ac__onnx_wref *r);
  * for mapped bytes and an error for freed raw_data (it is gone). */
 void ac__onnx_tensor_release(ac__onnx_model *m, int value);
 
+/* Whether initializer p's raw_data lies in m->raw_base (the bytes the model was parsed from, not a
+ * copy of protobuf-c's, which must not free it). */
+int ac__onnx_raw_in_base(const ac__onnx_model *m, const Onnx__TensorProto *p);
+
 /* Unmaps the external data files. */
 void ac__onnx_ext_close(ac__onnx_model *m);
 

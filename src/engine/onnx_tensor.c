@@ -236,6 +236,12 @@ static void drop_pages(const uint8_t *p, size_t n)
     madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
+int ac__onnx_raw_in_base(const ac__onnx_model *m, const Onnx__TensorProto *p)
+{
+    const uint8_t *d = p->has_raw_data ? p->raw_data.data : NULL;
+    return m->raw_base && d && d >= m->raw_base && d <= m->raw_base + m->raw_len;
+}
+
 void ac__onnx_tensor_release(ac__onnx_model *m, int value)
 {
     const ac__onnx_value *v = &m->values[value];
@@ -249,15 +255,14 @@ void ac__onnx_tensor_release(ac__onnx_model *m, int value)
         drop_pages(t.raw, (size_t)t.numel * ac__onnx_dtype_size(t.dtype));
         return;
     }
-    const uint8_t *d = p->has_raw_data ? p->raw_data.data : NULL;
-    if (d && m->raw_base && d >= m->raw_base && d <= m->raw_base + m->raw_len) {
+    if (ac__onnx_raw_in_base(m, p)) {
         /* in the file's mapping (onnx_wire.h): drop its pages, which come back from the file if
          * touched again; bytes the caller lent (ac__onnx_load_weights_mem) are left alone */
         if (m->raw_mapped && p->raw_data.len)
-            drop_pages(d, p->raw_data.len);
+            drop_pages(p->raw_data.data, p->raw_data.len);
         return;
     }
-    if (d) {
+    if (p->has_raw_data && p->raw_data.data) {
         free(p->raw_data.data);   /* protobuf-c's default allocator is malloc/free */
         p->raw_data.data = NULL;
         p->raw_data.len = 0;
