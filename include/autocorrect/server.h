@@ -35,7 +35,9 @@ typedef struct ac_config {
     /* the model and the decoder (the seed's keys first) */
     char model_path[AC_CONFIG_PATH_MAX];  /* model directory; "" = the shipped models/default */
     int context_window;                   /* tokens of context the model sees (16..65536), 128 */
-    int beam_width;                       /* beams searched per completion (1..max_beams), 4 */
+    int beam_width;                       /* beams searched per completion (1..max_beams), 5 */
+    int completions;                      /* completions a request gets when it does not say (`n`):
+                                           * the best of the beams searched, at most their number, 5 */
     bool quantization;                    /* run int8 weights where the model allows, true */
     char socket_path[AC_CONFIG_PATH_MAX]; /* "" = $XDG_RUNTIME_DIR/autocorrect.sock or /tmp/autocorrect-$UID/ */
     int threads;                          /* the model's own threads; 0 = one per core, at most 4 */

@@ -42,6 +42,7 @@ void ac__limits_from_config(ac__limits *lim, const ac_config *cfg)
     lim->max_beams = cfg->max_beams;
     lim->default_max_tokens = cfg->default_max_tokens;
     lim->beam_width = cfg->beam_width;
+    lim->completions = cfg->completions;
     lim->deadline_ms = cfg->deadline_ms;
     lim->cache = cfg->cache;
     lim->log_requests = cfg->log_requests;
@@ -147,7 +148,9 @@ static int get_completion_params(json_t *obj, const ac__limits *lim, ac_request 
     if ((rc = get_int(obj, "max_tokens", lim->default_max_tokens, 1, lim->max_tokens, "max_tokens", &req->max_tokens,
                       code, err)))
         return rc;
-    if ((rc = get_int(obj, "n", req->beams, 1, lim->max_beams, "max_beams", &req->n, code, err)))
+    /* n unsaid: the config's `completions`, but never more than the beams asked for */
+    int n_default = lim->completions < req->beams ? lim->completions : req->beams;
+    if ((rc = get_int(obj, "n", n_default, 1, lim->max_beams, "max_beams", &req->n, code, err)))
         return rc;
     if (req->n > req->beams)
         req->beams = req->n; /* asking for n completions implies at least n beams */

@@ -19,7 +19,7 @@
 /* The limits a request is checked against: a copy of the config's, so any thread can hold one. */
 typedef struct ac__limits {
     size_t max_line_bytes;
-    int max_tokens, max_beams, default_max_tokens, beam_width, deadline_ms;
+    int max_tokens, max_beams, default_max_tokens, beam_width, completions, deadline_ms;
     bool cache;
     bool log_requests; /* not a limit, but read by the same threads */
 } ac__limits;

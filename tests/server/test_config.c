@@ -46,11 +46,11 @@ static void defaults_are_sane(void)
 {
     ac_config c;
     ac_config_default(&c);
-    CHECK(c.context_window == 128 && c.beam_width == 5 && c.quantization);
+    CHECK(c.context_window == 128 && c.beam_width == 5 && c.completions == 5 && c.quantization);
     CHECK(c.max_line_bytes == 1u << 20);
     CHECK(!c.http_enabled && !strcmp(c.http_address, "127.0.0.1"));
     CHECK(!c.log_requests);
-    CHECK(c.default_max_tokens <= c.max_tokens && c.beam_width <= c.max_beams);
+    CHECK(c.default_max_tokens <= c.max_tokens && c.beam_width <= c.max_beams && c.completions <= c.beam_width);
 }
 
 static void seed_keys_parse(void)

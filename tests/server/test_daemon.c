@@ -359,13 +359,29 @@ static void complete_basic(void)
     json_t *first = json_array_get(comps, 0);
     CHECK(json_is_string(json_object_get(first, "text")));
     CHECK(json_is_number(json_object_get(first, "score")));
-    if (!real_bin)
+    if (!real_bin) {
         CHECK_STR(jstr(first, "text"), " fo_0");
+        /* neither n nor beams: the config's `completions` (5) */
+        CHECKF(json_array_size(comps) == 5, "%zu completions by default", json_array_size(comps));
+    }
     CHECK(json_is_false(json_object_get(r, "partial")));
     json_t *t = json_object_get(r, "timings");
     CHECK(json_is_number(json_object_get(t, "ms")) && json_is_integer(json_object_get(t, "new_tokens")));
     CHECK(json_object_get(r, "corrections") == NULL); /* not asked */
     json_decref(r);
+
+    /* beams without n: n is the config's `completions` (5), at most the beams asked for */
+    const struct { const char *beams; size_t want; } nb[] = {{"3", 3}, {"12", 5}};
+    for (size_t i = 0; i < 2; i++) {
+        char line[160];
+        snprintf(line, sizeof line, "{\"id\":8,\"op\":\"complete\",\"before\":\"The quick\",\"beams\":%s}\n",
+                 nb[i].beams);
+        r = roundtrip(c, line);
+        if (!real_bin)
+            CHECKF(r && json_array_size(json_object_get(r, "completions")) == nb[i].want, "beams %s: %s",
+                   nb[i].beams, r ? json_dumps(r, 0) : "(none)");
+        json_decref(r);
+    }
 
     /* a string id is echoed as a string; complete + correct in one request */
     r = roundtrip(c, "{\"id\":\"x-1\",\"op\":\"complete\",\"before\":\"I saw teh cat and teh dog\",\"correct\":true,"
@@ -962,7 +978,7 @@ static void plain_text_with_nc(void)
         CHECKF(!strncmp(out, " text_0\n text_1\n", 16), "nc printed: \"%.200s\"", out);
         ac_config defaults;
         ac_config_default(&defaults);
-        CHECKF(lines == defaults.beam_width, "%d lines, beam_width %d", lines, defaults.beam_width); /* one per line */
+        CHECKF(lines == defaults.completions, "%d lines, completions %d", lines, defaults.completions); /* one per line */
     }
     /* with a newline (plain echo) */
     snprintf(cmd, sizeof cmd, "echo 'the quick brwn' | timeout 10 nc -U '%s'", shared.sock);
