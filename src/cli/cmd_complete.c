@@ -319,9 +319,11 @@ static json_t *daemon_request(const ac_cli_complete_opts *o)
     /* JSON has no infinities: the largest doubles become them again in the daemon's float */
     double min_score = isinf(o->params.min_score) ? (o->params.min_score < 0 ? -DBL_MAX : DBL_MAX)
                                                   : (double)o->params.min_score;
-    json_t *req = json_pack("{s:s,s:o,s:i,s:i,s:s,s:f}", "op", "complete", "before", before, "beams",
-                            o->params.beam_width, "max_tokens", o->params.max_tokens, "stop_rule",
-                            ac_stop_name(o->params.stop), "min_score", min_score);
+    /* n as well as beams: --beams is "searched and shown", as in process (the daemon's own
+     * default n is its `completions` setting) */
+    json_t *req = json_pack("{s:s,s:o,s:i,s:i,s:i,s:s,s:f}", "op", "complete", "before", before, "beams",
+                            o->params.beam_width, "n", o->params.beam_width, "max_tokens", o->params.max_tokens,
+                            "stop_rule", ac_stop_name(o->params.stop), "min_score", min_score);
     if (req && after)
         json_object_set_new(req, "after", after);
     else

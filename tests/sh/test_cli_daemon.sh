@@ -86,8 +86,9 @@ if [ ! -S "$sock" ]; then
   exit 1
 fi
 
-# complete: plain and JSON, default and explicit search settings
-for args in "" "--beams 3 --max-tokens 2 --stop word --min-score -inf" "--after ck --stop line"; do
+# complete: plain and JSON, default and explicit search settings (--beams 8: more than the daemon's
+# default `completions`, which the CLI must not get instead of the 8 it shows in process)
+for args in "" "--beams 3 --max-tokens 2 --stop word --min-score -inf" "--after ck --stop line" "--beams 8 --min-score -inf"; do
   d=$("$AC" complete $args "the quick bro" 2>&1); i=$("$AC" complete $IN $args "the quick bro" 2>&1)
   same "complete_same_text: ${args:-defaults}" "$d" "$i"
   d=$("$AC" complete --json $args "the quick bro" 2>&1 | untimed); i=$("$AC" complete --json $IN $args "the quick bro" 2>&1 | untimed)
