@@ -205,7 +205,8 @@ def plot_losses(log_path, png_path):
 # ---------------------------------------------------------------- model set-up
 
 def build_model(a, data, device):
-    """A fresh model from the hyperparameters, or the --init checkpoint to fine-tune."""
+    """(model, positions): a fresh model from the hyperparameters, or the --init checkpoint to
+    fine-tune, and the positions that checkpoint was trained on already (init_trained_positions)."""
     if a.init == "scratch":
         # --dropout sets GPT-2's three dropouts (embeddings, attention, residual): worth it when
         # the corpus is seen many times over, as on a GPU; no effect in eval or export.
@@ -229,12 +230,7 @@ def build_model(a, data, device):
               "the checkpoints record it (trained_positions) and export_model.py keeps only those"
               % (max(a.block_size, already) - 1, model.config.n_positions, a.block_size,
                  ", %d by the --init model" % already if already else ""), file=sys.stderr)
-    return model.to(device).train()
-
-
-def raw_config_positions(model):
-    """n_positions of a model, also when it is wrapped (DistributedDataParallel, torch.compile)."""
-    return getattr(model, "module", model).config.n_positions
+    return model.to(device).train(), already
 
 
 def init_trained_positions(init, n_positions):
@@ -323,19 +319,19 @@ def main(argv=None):
     if a.resume and os.path.exists(ckpt_path):
         state = torch.load(ckpt_path, map_location="cpu")
         model = load_model(ckpt_path).to(device).train()
+        init_positions = init_trained_positions(a.init, model.config.n_positions) or 0
         if master:
             print("train: resuming from %s at step %d (%.1fM tokens)"
                   % (ckpt_path, state["step"], state["tokens"] / 1e6), file=sys.stderr)
     else:
-        model = build_model(a, data, device)
+        model, init_positions = build_model(a, data, device)
         if master and os.path.exists(log_path):
             os.remove(log_path)  # a fresh run starts a fresh log
     optimizer = make_optimizer(model, a, device)
     # The positions this model has been trained on: windows of --block-size tokens, whatever its
     # n_positions, and those the --init model had been trained on already. Checkpoints carry it so
     # that export_model.py drops the untrained rest.
-    trained_positions = max(a.block_size, (state or {}).get("trained_positions") or 0,
-                            init_trained_positions(a.init, raw_config_positions(model)) or 0)
+    trained_positions = max(a.block_size, (state or {}).get("trained_positions") or 0, init_positions)
     step, tokens, best_valid, train_seconds = 0, 0, float("inf"), 0.0
     gen = torch.Generator().manual_seed(a.seed + rank)
     if state is not None:

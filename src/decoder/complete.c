@@ -495,27 +495,22 @@ int ac_complete(ac_completer *c, ac_complete_cache *k, const char *before, size_
     int back = 0;
     size_t required_len = 0;
     if (n_ids >= 1) {
-        /* the tokens of the word being typed: each but the first continues a word */
+        /* the tokens of the word being typed (each but the first continues a word) and their bytes */
         int in_word = 1;
+        size_t word_len, l1, l0;
+        const char *b1 = tok_bytes(c, w->ids[n_all - 1], &l1);
+        word_len = l1;
         while (in_word < HEAL_MAX_TOKENS && in_word < (int)n_ids) {
-            size_t l1, l0;
-            const char *b1 = tok_bytes(c, w->ids[n_all - in_word], &l1);
             const char *b0 = tok_bytes(c, w->ids[n_all - in_word - 1], &l0);
             if (!(word_byte_at(b0, l0, 1) && word_byte_at(b1, l1, 0)))
                 break;
             in_word++;
+            word_len += l0;
+            b1 = b0, l1 = l0;
         }
         back = in_word < 2 ? in_word : 2;
-        if (in_word > 2) {
-            size_t word_len = 0;
-            for (int i = 0; i < in_word; i++) {
-                size_t l;
-                tok_bytes(c, w->ids[n_all - 1 - i], &l);
-                word_len += l;
-            }
-            if (ac__vocab_has_prefix(&c->vocab, text + len - word_len, word_len))
-                back = in_word;
-        }
+        if (in_word > 2 && ac__vocab_has_prefix(&c->vocab, text + len - word_len, word_len))
+            back = in_word;
         if (n_all - back < 1)
             back = n_all - 1;
         for (int i = 0; i < back; i++) {

@@ -121,24 +121,9 @@ static int strip_tensor(const uint8_t *data, size_t at, size_t len, ac_buf *out,
     return 0;
 }
 
-/* Appends one ref to the growing array. */
-static int push_ref(ac__onnx_raw_ref **refs, size_t *n, size_t *cap, const ac__onnx_raw_ref *r)
-{
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 64;
-        ac__onnx_raw_ref *p = realloc(*refs, c * sizeof *p);
-        if (!p)
-            return -1;
-        *refs = p;
-        *cap = c;
-    }
-    (*refs)[(*n)++] = *r;
-    return 0;
-}
-
-/* A GraphProto whose initializers lose their raw_data. */
-static int strip_graph(const uint8_t *data, size_t at, size_t len, ac_buf *out, ac__onnx_raw_ref **refs,
-                       size_t *n_refs, size_t *cap)
+/* A GraphProto whose initializers lose their raw_data; each one's ref is appended to refs (an array
+ * of ac__onnx_raw_ref in a byte buffer). */
+static int strip_graph(const uint8_t *data, size_t at, size_t len, ac_buf *out, ac_buf *refs)
 {
     wire w = {data, at, at + len};
     field f;
@@ -150,7 +135,7 @@ static int strip_graph(const uint8_t *data, size_t at, size_t len, ac_buf *out, 
         } else if (f.number == GRAPH_INITIALIZER && f.type == WIRE_LEN) {
             ac__onnx_raw_ref ref;
             ac_buf_consume(&tensor, tensor.len);
-            rc = strip_tensor(data, f.payload, f.len, &tensor, &ref) || push_ref(refs, n_refs, cap, &ref) ||
+            rc = strip_tensor(data, f.payload, f.len, &tensor, &ref) || ac_buf_append(refs, &ref, sizeof ref) ||
                  put_message(out, data, &f, &tensor) ? -1 : 0;
         } else {
             rc = ac_buf_append(out, data + f.start, w.pos - f.start) ? -1 : 0;
@@ -165,9 +150,7 @@ int ac__onnx_strip_raw_data(const uint8_t *data, size_t len, uint8_t **out, size
 {
     wire w = {data, 0, len};
     field f;
-    ac_buf model = {0}, graph = {0};
-    ac__onnx_raw_ref *r = NULL;
-    size_t n = 0, cap = 0;
+    ac_buf model = {0}, graph = {0}, r = {0};
     int graphs = 0, rc = 0;
     *out = NULL;
     *out_len = 0;
@@ -180,7 +163,7 @@ int ac__onnx_strip_raw_data(const uint8_t *data, size_t len, uint8_t **out, size
             if (graphs++)  /* a second graph field would be merged into the first by protobuf */
                 rc = -1;
             else
-                rc = strip_graph(data, f.payload, f.len, &graph, &r, &n, &cap) ||
+                rc = strip_graph(data, f.payload, f.len, &graph, &r) ||
                      put_message(&model, data, &f, &graph) ? -1 : 0;
         } else {
             rc = ac_buf_append(&model, data + f.start, w.pos - f.start) ? -1 : 0;
@@ -189,12 +172,12 @@ int ac__onnx_strip_raw_data(const uint8_t *data, size_t len, uint8_t **out, size
     ac_buf_free(&graph);
     if (rc || !graphs) {
         ac_buf_free(&model);
-        free(r);
+        ac_buf_free(&r);
         return -1;
     }
     *out = (uint8_t *)model.data;
     *out_len = model.len;
-    *refs = r;
-    *n_refs = n;
+    *refs = (ac__onnx_raw_ref *)r.data;   /* malloc'd, so suitably aligned; NULL when no initializer */
+    *n_refs = r.len / sizeof **refs;
     return 0;
 }

@@ -48,6 +48,11 @@ void ac__limits_from_config(ac__limits *lim, const ac_config *cfg)
     lim->log_requests = cfg->log_requests;
 }
 
+int ac__limits_default_n(const ac__limits *lim, int beams)
+{
+    return lim->completions < beams ? lim->completions : beams;
+}
+
 /* --- field readers: each returns AC_OK, or a status with *code and err set ------------------- */
 
 static int bad(const char **code, char *err, const char *fmt, const char *field)
@@ -148,9 +153,8 @@ static int get_completion_params(json_t *obj, const ac__limits *lim, ac_request 
     if ((rc = get_int(obj, "max_tokens", lim->default_max_tokens, 1, lim->max_tokens, "max_tokens", &req->max_tokens,
                       code, err)))
         return rc;
-    /* n unsaid: the config's `completions`, but never more than the beams asked for */
-    int n_default = lim->completions < req->beams ? lim->completions : req->beams;
-    if ((rc = get_int(obj, "n", n_default, 1, lim->max_beams, "max_beams", &req->n, code, err)))
+    if ((rc = get_int(obj, "n", ac__limits_default_n(lim, req->beams), 1, lim->max_beams, "max_beams", &req->n,
+                      code, err)))
         return rc;
     if (req->n > req->beams)
         req->beams = req->n; /* asking for n completions implies at least n beams */

@@ -26,6 +26,10 @@ typedef struct ac__limits {
 
 void ac__limits_from_config(ac__limits *lim, const ac_config *cfg);
 
+/* The completions a request for `beams` beams gets when it does not say (n): the config's
+ * `completions`, never more than the beams. */
+int ac__limits_default_n(const ac__limits *lim, int beams);
+
 /* "complete", "correct", ... for an enum ac_op; ac__op_from_name returns -1 for an unknown name. */
 const char *ac__op_name(int op);
 int ac__op_from_name(const char *name);

@@ -694,7 +694,7 @@ static void plain_submit(ac__server *s, client *c, size_t len)
     r->want_completions = true;
     r->max_tokens = s->lim.default_max_tokens;
     r->beams = s->lim.beam_width;
-    r->n = s->lim.completions < r->beams ? s->lim.completions : r->beams;
+    r->n = ac__limits_default_n(&s->lim, r->beams);
     r->use_cache = s->lim.cache;
     r->deadline_ms = s->lim.deadline_ms;
     r->stop_rule = -1;
