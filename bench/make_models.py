@@ -25,6 +25,8 @@ from model import GPT2Config, GPT2LMHeadModel, save_hf_dir  # noqa: E402
 # name: hyperparameters (head_dim 64, as GPT-2, except d256x4: the CPU-trained model's shape)
 SHAPES = {
     "d320x6": dict(vocab_size=8192, n_positions=256, n_embd=320, n_layer=6, n_head=5),  # the default model's
+    "d320x9": dict(vocab_size=8192, n_positions=256, n_embd=320, n_layer=9, n_head=5),   # the default grown
+    "d320x12": dict(vocab_size=8192, n_positions=256, n_embd=320, n_layer=12, n_head=5), # in depth (grow_model.py)
     "d256x4": dict(vocab_size=8192, n_positions=256, n_embd=256, n_layer=4, n_head=8),  # the CPU recipe's
     "d256x6": dict(vocab_size=8192, n_positions=1024, n_embd=256, n_layer=6, n_head=4),
     "d384x8": dict(vocab_size=8192, n_positions=256, n_embd=384, n_layer=8, n_head=6),   # candidates for the

@@ -21,7 +21,10 @@ the dtype's most negative finite value, not -inf), built from two aranges rather
 read from a [n_ctx, n_ctx] buffer, so the ONNX graph carries no mask initializer.
 
 Attention runs on 3-D [batch*n_head, T, head_dim] tensors with torch.bmm: in torch 1.13
-on CPU that is ~10x faster than a 4-D matmul, and the math is unchanged.
+on CPU that is ~10x faster than a 4-D matmul, and the math is unchanged. In training under
+torch 2.x (no past, a causal mask), it runs as F.scaled_dot_product_attention instead: the same
+softmax(q k^T / sqrt(head_dim)) v, fused (flash attention on a GPU), without the [T, T] scores
+in memory. Evaluation and export keep the path above. AC_PLAIN_ATTENTION=1 turns it off.
 """
 
 import dataclasses
@@ -37,6 +40,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from safetensors_io import safetensors_load, safetensors_save
+
+# torch 2.x's fused attention, for training (see the module's docstring); torch 1.13 has none.
+FUSED_ATTENTION = (hasattr(F, "scaled_dot_product_attention")
+                   and os.environ.get("AC_PLAIN_ATTENTION", "") in ("", "0"))
 
 CHECKPOINT_FORMAT = "autocorrect-gpt2"
 CHECKPOINT_VERSION = 1
@@ -170,6 +177,11 @@ class Attention(nn.Module):
             k = torch.cat((layer_past[0], k), dim=-2)        # [B, H, S, D]
             v = torch.cat((layer_past[1], v), dim=-2)
         present = (k, v)
+        if FUSED_ATTENTION and self.training and layer_past is None:
+            # no past: the mask is the plain causal one, which is_causal states
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attn_dropout.p, is_causal=True)  # [B, H, T, D]
+            y = y.permute(0, 2, 1, 3).contiguous().view(B, T, C)
+            return self.resid_dropout(self.c_proj(y)), present
         S = k.size(-2)
         q3 = q.reshape(B * H, T, D)                            # [B*H, T, D]
         k3 = k.reshape(B * H, S, D)                            # [B*H, S, D]

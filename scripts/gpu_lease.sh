@@ -37,8 +37,17 @@ if [ -d "$CARRY/parts" ]; then
         { echo "gpu_lease: joining $CARRY/parts failed" >>"$log"; exit 1; }
     init=(--init /tmp/lease_init.pt)
     card=scripts/gpu_card_next.sh
+    if [ -n "${GROW_LAYERS:-}" ]; then
+        $PY python/grow_model.py --checkpoint /tmp/lease_init.pt --n-layer "$GROW_LAYERS" \
+            --out /tmp/lease_grown.pt >>"$log" 2>&1 || { echo "gpu_lease: grow_model failed" >>"$log"; exit 1; }
+        init=(--init /tmp/lease_grown.pt)
+        card=scripts/gpu_card_deep.sh
+    fi
 fi
-GPU_CHECKS=beside CARD=${CARD:-$card} TRAIN_MINUTES=${TRAIN_MINUTES:-6} \
+fused=$($PY tests/python/test_model.py 2>&1 | grep "fused_attention")
+echo "${fused:-fused_attention: no result}" >>"$log"
+case $fused in PASS*|SKIP*) ;; *) export AC_PLAIN_ATTENTION=1; echo "gpu_lease: training with plain attention" >>"$log" ;; esac
+GPU_CHECKS=${GPU_CHECKS:-beside} CARD=${CARD:-$card} TRAIN_MINUTES=${TRAIN_MINUTES:-6} \
     TRAIN_EXTRA="${init[*]} ${TRAIN_EXTRA:-}" PYTHON=$PY DEVICE=${DEVICE:-cuda} RUN_DIR=/tmp/lease_run \
     scripts/train_on_gpu.sh "$TOKENS" "$OUT/run" >>"$log" 2>&1 &
 train=$!

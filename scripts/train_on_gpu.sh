@@ -10,7 +10,8 @@
 # Environment: TRAIN_MINUTES (default 8) bounds the training; PYTHON (default python3); CARD (default
 # scripts/gpu_card.sh) is the card to train; GPU_CHECKS=beside runs the CUDA checks beside the
 # training instead of before it (training starts at once, without torch.compile, which the checks
-# gate); DEVICE (default cuda) and TRAIN_EXTRA (arguments appended to train.py's, which override
+# gate), GPU_CHECKS=none skips them (compile then only with --compile in TRAIN_EXTRA: for a lease
+# whose PyTorch passed them before); DEVICE (default cuda) and TRAIN_EXTRA (arguments appended to train.py's, which override
 # the card's: --init CHECKPOINT continues a model) make a dry run on a CPU possible:
 # DEVICE=cpu TRAIN_EXTRA="--batch-size 4" TRAIN_MINUTES=0.5.
 # OUT_DIR receives tests.log, train.log, log.jsonl, loss.png and part-NN-of-NN.pt, refreshed
@@ -24,7 +25,7 @@ RUN=${RUN_DIR:-/tmp/gpu_run}
 DATA=$RUN.tokens
 CARD=${CARD:-scripts/gpu_card.sh}
 CHECKS=${GPU_CHECKS:-before}
-case $CHECKS in before|beside) ;; *) echo "train_on_gpu.sh: GPU_CHECKS is before or beside, not '$CHECKS'" >&2; exit 2 ;; esac
+case $CHECKS in before|beside|none) ;; *) echo "train_on_gpu.sh: GPU_CHECKS is before, beside or none, not '$CHECKS'" >&2; exit 2 ;; esac
 
 . "$CARD" || exit 1   # GPU_MODEL_ARGS, GPU_OPT_ARGS: the model's card
 
@@ -48,14 +49,31 @@ fi
 echo "card $CARD: ${GPU_MODEL_ARGS[*]} ${GPU_OPT_ARGS[*]} ${TRAIN_EXTRA:-}" >>"$OUT/tests.log"
 
 # 2. Training in the background; the CPU suites under this PyTorch beside it (other cores).
-$PYTHON python/train.py --data "$DATA" --out "$RUN" --device "${DEVICE:-cuda}" --dtype auto "${COMPILE[@]}" \
-    "${GPU_MODEL_ARGS[@]}" "${GPU_OPT_ARGS[@]}" --max-time "${TRAIN_MINUTES:-8}" --quiet ${TRAIN_EXTRA:-} >"$OUT/train.log" 2>&1 &
+# torch.compile fails at the first step when it fails: then the time left trains without it.
+train() {  # MINUTES COMPILE_ARGS... ; appends to train.log
+    local minutes=$1; shift
+    $PYTHON python/train.py --data "$DATA" --out "$RUN" --device "${DEVICE:-cuda}" --dtype auto "$@" \
+        "${GPU_MODEL_ARGS[@]}" "${GPU_OPT_ARGS[@]}" --max-time "$minutes" --quiet ${EXTRA} >>"$OUT/train.log" 2>&1
+}
+EXTRA=${TRAIN_EXTRA:-}
+: >"$OUT/train.log"
+(
+    t0=$(date +%s)
+    train "${TRAIN_MINUTES:-8}" "${COMPILE[@]}"; rc=$?
+    if [ $rc -ne 0 ] && [ ! -f "$RUN/best.pt" ] && [[ " ${COMPILE[*]} $EXTRA " == *" --compile "* ]]; then
+        left=$(awk -v m="${TRAIN_MINUTES:-8}" -v s=$(( $(date +%s) - t0 )) 'BEGIN {printf "%.2f", m - s / 60}')
+        echo "train_on_gpu: the run with --compile failed (exit $rc); $left minutes without it" >>"$OUT/train.log"
+        EXTRA=${EXTRA//--compile/}
+        train "$left"; rc=$?
+    fi
+    exit $rc
+) &
 TRAIN_PID=$!
 if [ "$CHECKS" = beside ]; then
     echo "== test_cuda (beside the training)" >>"$OUT/tests.log"
     timeout 200 $PYTHON tests/python/test_cuda.py >>"$OUT/tests.log" 2>&1
 fi
-for t in test_model test_export test_train; do
+for t in test_model test_grow test_export test_train; do
     echo "== $t" >>"$OUT/tests.log"
     OMP_NUM_THREADS=2 timeout 300 nice $PYTHON tests/python/$t.py >>"$OUT/tests.log" 2>&1
     echo "== $t exit $?" >>"$OUT/tests.log"

@@ -296,6 +296,30 @@ def test_fixtures():
     return ok and flat > 0.5, "max |diff| per reference %s; logprob spread %.3g" % (worst, flat)
 
 
+def test_fused_attention():
+    """Training under torch 2.x runs attention fused (model.FUSED_ATTENTION); without dropout it
+    gives the logits and gradients of the plain path, which export and evaluation use."""
+    import model as model_module
+    if not hasattr(torch.nn.functional, "scaled_dot_product_attention"):
+        return None, "torch %s has no scaled_dot_product_attention (the plain path is all)" % torch.__version__
+    m = small_model(n_layer=2).train()  # dropout 0 in small_model's config
+    ids = torch.randint(0, 61, (2, 24), generator=torch.Generator().manual_seed(3))
+    saved = model_module.FUSED_ATTENTION
+    out = {}
+    try:
+        for fused in (False, True):
+            model_module.FUSED_ATTENTION = fused
+            m.zero_grad()
+            logits = m(ids)
+            logits.square().mean().backward()
+            out[fused] = (logits.detach(), m.transformer.h[0].attn.c_attn.weight.grad.clone())
+    finally:
+        model_module.FUSED_ATTENTION = saved
+    dl = (out[True][0] - out[False][0]).abs().max().item()
+    dg = (out[True][1] - out[False][1]).abs().max().item()
+    return dl < 1e-4 and dg < 1e-4, "max |logit diff| %.3g, |grad diff| %.3g" % (dl, dg)
+
+
 def main():
     t0 = time.time()
     check("names_and_shapes_equal_hf", test_names)
@@ -308,6 +332,7 @@ def main():
     check("tanh_vs_erf_activation", test_activations)
     check("safetensors_roundtrip_and_corruption", test_safetensors)
     check("fixtures_match_model", test_fixtures)
+    check("fused_attention_equals_plain", test_fused_attention)
     print("test_model.py: %.1f s" % (time.time() - t0))
     return testlib.exit_status()
 
