@@ -8,7 +8,8 @@
 #
 # Uses $BUILD/bin/autocorrectd with models/default when it holds a model, else the tiny test
 # fixture (whose numbers measure the server more than the model: say which in any report).
-# Options (environment): SECONDS_PER_RUN (3), WORKERS (2), THREADS (1), MODEL (a model dir).
+# Options (environment): SECONDS_PER_RUN (3), WORKERS (2), THREADS (1), MODEL (a model dir),
+# BEAMS (the config's beam_width; unset: the daemon's default).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -34,6 +35,7 @@ threads = ${THREADS:-1}
 deadline_ms = 2000
 max_sessions = 80
 max_clients = 100
+${BEAMS:+beam_width = $BEAMS}
 CFG
 # A paragraph of ordinary prose, typed as someone would.
 cat > "$tmp/paragraph.txt" <<'TXT'

@@ -104,9 +104,9 @@ void ac_config_default(ac_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->context_window = 128;
-    /* what README "Quality" measured (bench/eval_keystrokes: max(shown, 5) beams); 8 beams save more
-     * (mail: 45.2% against 44.3%) but cost 4.2 ms a keystroke through the daemon against 2.6 */
-    cfg->beam_width = 5;
+    /* the best 5 of 8 beams: they save more typing than 5 of 5 (README "Quality": mail 45.2% against
+     * 44.3%, prose 46.6% against 45.8%) for about 1.6 ms more a keystroke (bench/bench_daemon.sh) */
+    cfg->beam_width = 8;
     cfg->completions = 5;
     cfg->quantization = true;
     cfg->threads = 0;

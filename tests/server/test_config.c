@@ -46,7 +46,7 @@ static void defaults_are_sane(void)
 {
     ac_config c;
     ac_config_default(&c);
-    CHECK(c.context_window == 128 && c.beam_width == 5 && c.completions == 5 && c.quantization);
+    CHECK(c.context_window == 128 && c.beam_width == 8 && c.completions == 5 && c.quantization);
     CHECK(c.max_line_bytes == 1u << 20);
     CHECK(!c.http_enabled && !strcmp(c.http_address, "127.0.0.1"));
     CHECK(!c.log_requests);
