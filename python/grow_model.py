@@ -11,8 +11,8 @@ simply), nor training: train it on with `train.py --init OUT`.
 
     /usr/bin/python3 python/grow_model.py --checkpoint data/train/gpu_next/best.pt --n-layer 12 --out grown.pt
 
-The output is our checkpoint format (model.py's save_checkpoint), float32, with the trained
-positions of the input (train.py --init keeps them).
+The output is our checkpoint format (model.py's save_checkpoint), float32, recording the positions
+the input was trained on (as train.py --init counts them), so training it on keeps them.
 """
 
 import argparse
@@ -20,8 +20,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import (GPT2Config, load_model, model_from_state_dict, save_checkpoint,  # noqa: E402
-                   trained_positions)
+from model import GPT2Config, load_model, model_from_state_dict, save_checkpoint  # noqa: E402
+from train import init_trained_positions  # noqa: E402
 
 BLOCK = "transformer.h.%d."
 # The block's parameters whose zeroing makes it the identity: what it adds to the residual
@@ -68,7 +68,8 @@ def main(argv=None):
         grown = grow_depth(model, a.n_layer)
     except (OSError, ValueError) as e:
         raise SystemExit("grow_model: %s" % e)
-    positions = trained_positions(a.checkpoint)
+    # the positions the input was trained on, as train.py --init counts them (an export: all)
+    positions = init_trained_positions(a.checkpoint, model.config.n_positions)
     save_checkpoint(grown, a.out, extra={"trained_positions": positions} if positions else None)
     print("grow_model: %d -> %d blocks, %.1fM -> %.1fM parameters, %s"
           % (model.config.n_layer, a.n_layer, sum(t.numel() for t in model.parameters()) / 1e6,

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, HERE)
 
 from grow_model import grow_depth, new_blocks_after  # noqa: E402
-from model import load_model, save_checkpoint, trained_positions  # noqa: E402
+from model import load_model, save_checkpoint, save_hf_dir, trained_positions  # noqa: E402
 from test_model import small_model  # noqa: E402 (random weights everywhere, biases included)
 import testlib  # noqa: E402
 from testlib import check  # noqa: E402
@@ -73,6 +73,14 @@ def command_line():
         if load_model(out).config.n_layer != 3 or trained_positions(out) != 16:
             return False, "n_layer %d, trained_positions %s" % (load_model(out).config.n_layer,
                                                                trained_positions(out))
+        # an HF directory was trained on all its positions (train.py --init counts it so)
+        hf = os.path.join(d, "hf")
+        save_hf_dir(small_model(n_layer=2), hf)
+        r = subprocess.run([sys.executable, GROW, "--checkpoint", hf, "--n-layer", "3", "--out", out],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0 or trained_positions(out) != 24:
+            return False, "from an HF directory: exit %d, trained_positions %s (want 24)" % (
+                r.returncode, trained_positions(out))
         r = subprocess.run([sys.executable, GROW, "--checkpoint", src, "--n-layer", "1", "--out", out],
                            capture_output=True, text=True, timeout=120)
         return r.returncode != 0 and "fewer than" in r.stderr, "shallower: exit %d, %r" % (
