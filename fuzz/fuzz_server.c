@@ -257,8 +257,15 @@ static void check_socket_replies(const uint8_t *data, size_t size, const reply_b
     }
     if (size && data[0] == '{') {
         long want = expected_json_replies(data, size);
+        /* Hung-up inputs leave connections whose jobs are still running; enough of them reach
+         * max_clients, and the daemon then answers a new connection with this one line and closes
+         * it, as documented: not a lost reply. */
+        static const char refused[] = "\"code\":\"too_many_clients\"";
+        if (lines == 1 && memmem(out->data, out->len, refused, sizeof refused - 1))
+            return;
         if (want >= 0 && lines != want)
-            fprintf(stderr, "fuzz_server: %ld replies to %ld requests\n", lines, want);
+            fprintf(stderr, "fuzz_server: %ld replies to %ld requests: %.*s\n", lines, want,
+                    (int)(out->len < 600 ? out->len : 600), out->data);
         FUZZ_CHECK(want < 0 || lines == want);
     } else {
         FUZZ_CHECK(lines <= BEAM_WIDTH); /* completions, or one "error: ..." line */
