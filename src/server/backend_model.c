@@ -336,7 +336,8 @@ static int model_complete(void *state, const ac_request *req, const atomic_int *
     int rc = ac_complete(m->completer, cache, req->before + start, req->before_len - start, &p, &r, err);
     cache_give(m, cache, slot);
     if (rc == AC_OK) {
-        for (int i = 0; i < r.n && rc == AC_OK; i++) {
+        /* the best req->n of the beams searched (backend.h): the plain-text reply prints all it gets */
+        for (int i = 0; i < r.n && i < req->n && rc == AC_OK; i++) {
             rc = ac__reply_add_completion(rep, r.items[i].text, r.items[i].len, r.items[i].score, r.items[i].n_tokens);
             if (rc == AC_OK && req->want_token_logprobs) {
                 /* the decoder reports one score per completion (its mean log-probability per token);
