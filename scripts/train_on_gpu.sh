@@ -11,9 +11,9 @@
 # scripts/gpu_card.sh) is the card to train; GPU_CHECKS=beside runs the CUDA checks beside the
 # training instead of before it (training starts at once, without torch.compile, which the checks
 # gate), GPU_CHECKS=none skips them (compile then only with --compile in TRAIN_EXTRA: for a lease
-# whose PyTorch passed them before); DEVICE (default cuda) and TRAIN_EXTRA (arguments appended to train.py's, which override
-# the card's: --init CHECKPOINT continues a model) make a dry run on a CPU possible:
-# DEVICE=cpu TRAIN_EXTRA="--batch-size 4" TRAIN_MINUTES=0.5.
+# whose PyTorch passed them before); DEVICE (default cuda) and TRAIN_EXTRA (arguments appended to
+# train.py's, which override the card's: --init CHECKPOINT continues a model) make a dry run on a
+# CPU possible: DEVICE=cpu TRAIN_EXTRA="--batch-size 4" TRAIN_MINUTES=0.5.
 # OUT_DIR receives tests.log, train.log, log.jsonl, loss.png and part-NN-of-NN.pt, refreshed
 # while it trains, so whatever was best so far is there even if the machine is taken back.
 set -uo pipefail

@@ -35,7 +35,7 @@ typedef struct ac_config {
     /* the model and the decoder (the seed's keys first) */
     char model_path[AC_CONFIG_PATH_MAX];  /* model directory; "" = the shipped models/default */
     int context_window;                   /* tokens of context the model sees (16..65536), 128 */
-    int beam_width;                       /* beams searched per completion (1..max_beams), 5 */
+    int beam_width;                       /* beams searched per completion (1..max_beams), 8 */
     int completions;                      /* completions a request gets when it does not say (`n`):
                                            * the best of the beams searched, at most their number, 5 */
     bool quantization;                    /* run int8 weights where the model allows, true */
