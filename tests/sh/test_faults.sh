@@ -129,10 +129,17 @@ user_dictionary_path = \"$tmp/udir/user.txt\"" | grep -v "^user_dictionary_path 
 "$daemon" --config "$tmp/run.toml" --socket "$tmp/run.sock" 2> "$tmp/run.log" &
 pid=$!
 PID=$pid SOCK=$tmp/run.sock TMP=$tmp LOG=$tmp/run.log timeout 240 "$PYTHON" - <<'PY'
-import json, os, select, signal, socket, time
+import json, os, select, signal, socket, sys, time, traceback
 
 sock_path, pid, tmp, log = os.environ["SOCK"], int(os.environ["PID"]), os.environ["TMP"], os.environ["LOG"]
 failed = False
+
+def report_crash(kind, value, tb):
+    """An unexpected exception is a failure with a FAIL line that says where, not a bare exit 1."""
+    traceback.print_exception(kind, value, tb)
+    where = traceback.extract_tb(tb)[-1].lineno if tb else 0
+    print("FAIL: faults_unexpected_error: %s: %s (script line %d)" % (kind.__name__, value, where), flush=True)
+sys.excepthook = report_crash
 
 def check(name, ok, why=""):
     global failed
@@ -170,6 +177,14 @@ def health_ms():
     r = c.call('{"id":1,"op":"health"}')
     c.close()
     return (time.time() - t) * 1000 if r.get("status") == "ok" else 1e9
+
+def daemon_exited():
+    """True once the daemon is gone or a zombie. bash reaps it as soon as it exits (even while this
+    script runs in the foreground), so /proc/PID can vanish between any two looks at it."""
+    try:
+        return open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
 
 def rss_mb():
     for l in open("/proc/%d/status" % pid):
@@ -349,20 +364,17 @@ stall.sendall(b'{"id":1,"op":"hea')
 time.sleep(0.1)
 t = time.time()
 os.kill(pid, signal.SIGTERM)
-while time.time() - t < 15:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        break
-    if os.path.exists("/proc/%d" % pid) and open("/proc/%d/stat" % pid).read().split()[2] == "Z":
-        break
+while time.time() - t < 15 and not daemon_exited():
     time.sleep(0.05)
 took = time.time() - t
 check("faults_sigterm_with_stalled_client", took < 3, "the daemon took %.1f s to exit" % took)
 stall.close()
 raise SystemExit(1 if failed else 0)
 PY
-[ $? = 0 ] || fail=1
+if [ $? != 0 ]; then
+  fail=1
+  kill -TERM "$pid" 2>/dev/null   # the script may have stopped before its own SIGTERM: do not wait forever
+fi
 st=0; wait "$pid" || st=$?
 pid=
 [ "$st" = 0 ] && pass faults_daemon_exit_0 || failed faults_daemon_exit_0 "status $st; $(tail -3 "$tmp/run.log" | tr '\n' ' ')"
